@@ -1,0 +1,3 @@
+from flow.cli import main
+
+main()

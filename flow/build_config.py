@@ -1,0 +1,68 @@
+"""A ``--config`` file for ``flow build``: overrides of the model's defaults, one TOML file.
+
+    [quantization]            # layered over the model TOML's [quantization], key by key
+    by = "name"
+    fc1 = { weight = { width = 6 } }
+    [train]                   # any TrainSettings field
+    epochs = 10
+    [build]
+    vectors = 20000           # test vectors for C-sim and RTL sim (default: all)
+    clock_mhz = 250.0         # target clock (default: the target's)
+    data = "my_jets.parquet"  # dataset file (default: the built-in data)
+    checkpoint = "runs/x/best.pt"
+    split_seed = 42
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from flow.errors import ConfigError
+from flow.pipeline import BuildOptions
+from flow.quant_config import check_names, parse_quant_config, read_toml
+from flow.targets import Target
+from flow.zoo import ModelSpec, parse_train_settings
+
+_BUILD_KEYS = {"vectors": int, "clock_mhz": (int, float), "data": str, "checkpoint": str, "split_seed": int}
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    model: ModelSpec
+    target: Target
+    options: BuildOptions
+
+
+def apply_config(path: Path, model: ModelSpec, target: Target, options: BuildOptions) -> BuildInputs:
+    """Layer the file's sections over the model, target and options."""
+    doc = read_toml(path)
+    where = str(path)
+    unknown = set(doc) - {"quantization", "passes", "train", "build"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}; use quantization, train, build")
+    quant = model.quant.merged_with(parse_quant_config(doc, where))
+    check_names(quant, model.layer_names)
+    model = replace(model, quant=quant, train=parse_train_settings(doc.get("train", {}), where, model.train))
+    build = doc.get("build", {})
+    for key, value in build.items():
+        want = _BUILD_KEYS.get(key)
+        if want is None:
+            raise ConfigError(f"{where}: unknown [build] key {key!r}; known: {', '.join(_BUILD_KEYS)}")
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise ConfigError(f"{where}: [build] {key} has the wrong type: {value!r}")
+    if "clock_mhz" in build:
+        if build["clock_mhz"] <= 0:
+            raise ConfigError(f"{where}: [build] clock_mhz must be positive")
+        target = target.with_clock(float(build["clock_mhz"]))
+    if build.get("vectors", 1) < 1:
+        raise ConfigError(f"{where}: [build] vectors must be at least 1")
+    base = path.parent
+    options = replace(
+        options,
+        vectors=build.get("vectors", options.vectors),
+        data=(base / build["data"]) if "data" in build else options.data,
+        checkpoint=(base / build["checkpoint"]) if "checkpoint" in build else options.checkpoint,
+        split_seed=build.get("split_seed", options.split_seed),
+    )
+    return BuildInputs(model, target, options)

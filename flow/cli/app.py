@@ -1,0 +1,78 @@
+"""Top-level commands: build, models, targets; sub-apps are mounted here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flow.errors import ConfigError
+from flow.pipeline import STAGE_NAMES, BuildOptions, build_root, run_build, stage_index
+from flow.targets import TARGETS, get_target
+from flow.zoo import get_model, list_models
+
+app = typer.Typer(help="flow: jet-tagger networks to bit-exact FPGA cores on open tools.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+
+
+@app.command()
+def build(
+    model: Annotated[str, typer.Argument(help="zoo name (see `flow models`), a model .toml, or module:function")],
+    target: Annotated[str, typer.Option("--target", "-t", help="FPGA target (see `flow targets`)")] = "xcu250",
+    out: Annotated[Path, typer.Option(help="build folder; results go to OUT/<model>/<target>/")] = Path("build"),
+    config: Annotated[Path | None, typer.Option(help="TOML overriding quantization, training, build")] = None,
+    until: Annotated[str | None, typer.Option(help=f"stop after this stage: {', '.join(STAGE_NAMES)}")] = None,
+    force: Annotated[bool, typer.Option(help="rerun every stage even if its inputs did not change")] = False,
+    vectors: Annotated[int | None, typer.Option(help="test vectors for C-sim and RTL (default: all)")] = None,
+    data: Annotated[Path | None, typer.Option(help="dataset file (default: the built-in data)")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="start from a `flow train` checkpoint")] = None,
+    clock_mhz: Annotated[float | None, typer.Option(help="target clock in MHz (default: the target's)")] = None,
+) -> None:
+    """Train, quantize, export, generate hls4ml + RTL, check bit for bit, synthesize, report."""
+    from flow.build_config import apply_config
+
+    spec, tgt = get_model(model), get_target(target)
+    if until is not None:
+        stage_index(until)
+    for name, path in (("--data", data), ("--checkpoint", checkpoint), ("--config", config)):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{name}: file not found: {path}")
+    if vectors is not None and vectors < 1:
+        raise ConfigError("--vectors must be at least 1")
+    options = BuildOptions(vectors=vectors, data=data, checkpoint=checkpoint, force=force, until=until)
+    if config is not None:
+        inputs = apply_config(config, spec, tgt, options)
+        spec, tgt, options = inputs.model, inputs.target, inputs.options
+    if clock_mhz is not None:
+        if clock_mhz <= 0:
+            raise ConfigError("--clock-mhz must be positive")
+        tgt = tgt.with_clock(clock_mhz)
+    console.print(f"[bold]flow build[/] {spec.name} -> {tgt.name} ({tgt.part}, {tgt.clock_mhz:g} MHz)")
+    run_build(spec, tgt, options, out, console)
+    root = build_root(out, spec, tgt)
+    report = root / "report.md"
+    console.print(f"[bold green]build complete[/]: {root}" + (f"  (report: {report})" if report.exists() else ""))
+
+
+@app.command()
+def models() -> None:
+    """List the model zoo."""
+    t = Table("name", "parameters", "layers", "description")
+    for m in list_models():
+        t.add_row(m.name, f"{m.n_params:,}", " ".join(layer.kind[:2] if layer.kind != "linear" else str(layer.out)
+                                                        for layer in m.layers), m.description)
+    console.print(t)
+
+
+@app.command()
+def targets() -> None:
+    """List FPGA targets and their device totals."""
+    t = Table("name", "part", "clock MHz", "LUT", "FF", "DSP", "BRAM36", "description")
+    for x in TARGETS.values():
+        t.add_row(x.name, x.part, f"{x.clock_mhz:g}", f"{x.luts:,}", f"{x.ffs:,}", f"{x.dsps:,}", f"{x.brams:,}",
+                  x.description)
+    console.print(t)

@@ -1,0 +1,292 @@
+"""The quantized graph: typed layers with integer weights, shared by every back end.
+
+A :class:`QuantGraph` is a chain of layers. Each layer reads codes of ``in_type`` and writes codes
+of ``out_type``; the next layer's ``in_type`` is this layer's ``out_type``. Weights and biases are
+integer codes (int64 numpy arrays) of their own :class:`~flow.fixed.FixedType`.
+
+Arithmetic of each layer (the integer reference in :mod:`flow.reference` implements it):
+
+* :class:`Dense`: ``acc[o] = sum_i x[i] * w[o, i] + (b[o] << (fx + fw - fb))`` with
+  ``frac(acc) = fx + fw``, wrapped into ``accum_type`` (WRAP, so the order of additions does not
+  matter), then ``out = requantize(acc, fx + fw, out_type)``.
+* :class:`ReLU`: ``out = requantize(max(x, 0), fx, out_type)``.
+* :class:`ScaleShift` (a BatchNorm that cannot be folded): ``y[i] = x[i] * s[i] +
+  (t[i] << (fx + fs - ft))`` at full precision, then ``out = requantize(y, fx + fs, out_type)``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from flow.errors import ConfigError
+from flow.fixed import FixedType, Overflow, bits_for_range
+
+
+def _codes_fit(name: str, what: str, codes: np.ndarray, t: FixedType) -> None:
+    if codes.size and (codes.min() < t.min_code or codes.max() > t.max_code):
+        raise ConfigError(f"layer {name!r}: {what} codes do not fit {t.describe()}")
+
+
+@dataclass(frozen=True, eq=False)
+class Dense:
+    """Fully connected layer, ``weight`` codes shaped ``[n_out, n_in]``, ``bias`` codes ``[n_out]``."""
+
+    name: str
+    in_type: FixedType
+    weight_type: FixedType
+    bias_type: FixedType
+    accum_type: FixedType
+    out_type: FixedType
+    weight: np.ndarray = field(repr=False)
+    bias: np.ndarray = field(repr=False)
+
+    kind = "dense"
+
+    def __post_init__(self) -> None:
+        if self.accum_type.frac != self.product_frac:
+            raise ConfigError(
+                f"layer {self.name!r}: accumulator frac must be input frac + weight frac = "
+                f"{self.product_frac}, got {self.accum_type.frac}"
+            )
+        if self.accum_type.overflow is not Overflow.WRAP:
+            raise ConfigError(f"layer {self.name!r}: the accumulator must WRAP (sum order must not matter)")
+        if self.bias_type.frac > self.product_frac:
+            raise ConfigError(
+                f"layer {self.name!r}: bias frac {self.bias_type.frac} exceeds the product frac "
+                f"{self.product_frac}; the bias could not be added exactly"
+            )
+        _codes_fit(self.name, "weight", self.weight, self.weight_type)
+        _codes_fit(self.name, "bias", self.bias, self.bias_type)
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def product_frac(self) -> int:
+        return self.in_type.frac + self.weight_type.frac
+
+    @property
+    def bias_shift(self) -> int:
+        """Left shift that aligns bias codes to the accumulator's LSB."""
+        return self.product_frac - self.bias_type.frac
+
+    @property
+    def n_params(self) -> int:
+        return int(self.weight.size + self.bias.size)
+
+
+@dataclass(frozen=True, eq=False)
+class ReLU:
+    """``max(x, 0)`` then requantize to ``out_type``."""
+
+    name: str
+    in_type: FixedType
+    out_type: FixedType
+    n: int
+
+    kind = "relu"
+
+    @property
+    def n_in(self) -> int:
+        return self.n
+
+    @property
+    def n_out(self) -> int:
+        return self.n
+
+    @property
+    def n_params(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleShift:
+    """Per-feature ``x * scale + shift``: the hardware form of a BatchNorm that cannot be folded."""
+
+    name: str
+    in_type: FixedType
+    scale_type: FixedType
+    shift_type: FixedType
+    out_type: FixedType
+    scale: np.ndarray = field(repr=False)
+    shift: np.ndarray = field(repr=False)
+
+    kind = "scaleshift"
+
+    def __post_init__(self) -> None:
+        if self.shift_type.frac > self.product_frac:
+            raise ConfigError(
+                f"layer {self.name!r}: shift frac {self.shift_type.frac} exceeds the product frac "
+                f"{self.product_frac}; the shift could not be added exactly"
+            )
+        _codes_fit(self.name, "scale", self.scale, self.scale_type)
+        _codes_fit(self.name, "shift", self.shift, self.shift_type)
+
+    @property
+    def n(self) -> int:
+        return int(self.scale.shape[0])
+
+    @property
+    def n_in(self) -> int:
+        return self.n
+
+    @property
+    def n_out(self) -> int:
+        return self.n
+
+    @property
+    def product_frac(self) -> int:
+        return self.in_type.frac + self.scale_type.frac
+
+    @property
+    def shift_shift(self) -> int:
+        """Left shift that aligns shift codes to the product's LSB."""
+        return self.product_frac - self.shift_type.frac
+
+    @property
+    def n_params(self) -> int:
+        return int(self.scale.size + self.shift.size)
+
+
+Layer = Dense | ReLU | ScaleShift
+
+
+def exact_accum_type(in_type: FixedType, weight: np.ndarray, weight_type: FixedType, bias: np.ndarray,
+                     bias_type: FixedType) -> FixedType:
+    """The narrowest WRAP accumulator that holds every possible sum exactly.
+
+    Bound: for each output, ``sum_i max(|x_min * w|, |x_max * w|)`` plus ``|b << shift|``; the
+    width is the fewest signed bits holding ``[-bound, bound]``, so wrapping never happens.
+    """
+    frac = in_type.frac + weight_type.frac
+    shift = frac - bias_type.frac
+    w = weight.astype(object)
+    lo_x, hi_x = in_type.min_code, in_type.max_code
+    hi = lo = 0
+    for o in range(weight.shape[0]):
+        pos = sum(max(lo_x * int(v), hi_x * int(v)) for v in w[o])
+        neg = sum(min(lo_x * int(v), hi_x * int(v)) for v in w[o])
+        b = int(bias[o]) << shift
+        hi, lo = max(hi, pos + b), min(lo, neg + b)
+    return FixedType(bits_for_range(lo, hi, signed=True), frac, True, "TRN", "WRAP")
+
+
+@dataclass(frozen=True, eq=False)
+class QuantGraph:
+    """A quantized network: input type, a chain of layers, and what the outputs mean."""
+
+    name: str
+    input_type: FixedType
+    layers: tuple[Layer, ...]
+    class_names: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    # Standardization applied to raw features before input quantization: (x - mean) / std.
+    input_mean: np.ndarray = field(repr=False)
+    input_std: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        prev = self.input_type
+        for layer in self.layers:
+            if layer.in_type != prev:
+                raise ConfigError(
+                    f"layer {layer.name!r} reads {layer.in_type.describe()} but its input is {prev.describe()}"
+                )
+            prev = layer.out_type
+
+    @property
+    def n_inputs(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def output_type(self) -> FixedType:
+        return self.layers[-1].out_type
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    # -- serialization -------------------------------------------------------------------------
+    def to_json(self) -> str:
+        return json.dumps(graph_to_dict(self), indent=1)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> QuantGraph:
+        return graph_from_dict(json.loads(Path(path).read_text()))
+
+
+_TYPE_FIELDS = {
+    "dense": ("in_type", "weight_type", "bias_type", "accum_type", "out_type"),
+    "relu": ("in_type", "out_type"),
+    "scaleshift": ("in_type", "scale_type", "shift_type", "out_type"),
+}
+_ARRAY_FIELDS = {"dense": ("weight", "bias"), "relu": (), "scaleshift": ("scale", "shift")}
+_CLASSES = {"dense": Dense, "relu": ReLU, "scaleshift": ScaleShift}
+
+
+def _layer_to_dict(layer: Layer) -> dict:
+    d: dict = {"kind": layer.kind, "name": layer.name}
+    for f in _TYPE_FIELDS[layer.kind]:
+        d[f] = getattr(layer, f).to_dict()
+    for f in _ARRAY_FIELDS[layer.kind]:
+        d[f] = getattr(layer, f).tolist()
+    if layer.kind == "relu":
+        d["n"] = layer.n
+    return d
+
+
+def _layer_from_dict(d: dict) -> Layer:
+    kind = d["kind"]
+    kwargs: dict = {"name": d["name"]}
+    for f in _TYPE_FIELDS[kind]:
+        kwargs[f] = FixedType.from_dict(d[f])
+    for f in _ARRAY_FIELDS[kind]:
+        kwargs[f] = np.asarray(d[f], dtype=np.int64)
+    if kind == "relu":
+        kwargs["n"] = int(d["n"])
+    return _CLASSES[kind](**kwargs)
+
+
+def graph_to_dict(g: QuantGraph) -> dict:
+    return {
+        "name": g.name,
+        "input_type": g.input_type.to_dict(),
+        "layers": [_layer_to_dict(layer) for layer in g.layers],
+        "class_names": list(g.class_names),
+        "feature_names": list(g.feature_names),
+        "input_mean": [float(v) for v in g.input_mean],
+        "input_std": [float(v) for v in g.input_std],
+    }
+
+
+def graph_from_dict(d: dict) -> QuantGraph:
+    return QuantGraph(
+        name=d["name"],
+        input_type=FixedType.from_dict(d["input_type"]),
+        layers=tuple(_layer_from_dict(x) for x in d["layers"]),
+        class_names=tuple(d["class_names"]),
+        feature_names=tuple(d["feature_names"]),
+        input_mean=np.asarray(d["input_mean"], dtype=np.float64),
+        input_std=np.asarray(d["input_std"], dtype=np.float64),
+    )

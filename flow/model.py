@@ -1,0 +1,72 @@
+"""Float PyTorch models built from a :class:`~flow.zoo.ModelSpec`, and their checkpoints.
+
+The float model takes *standardized* features ``(x - mean) / std``; the statistics travel with the
+checkpoint so a checkpoint is usable on its own (``flow train`` output feeds ``flow build``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from flow.errors import ConfigError
+from flow.zoo import ModelSpec, get_model
+
+
+def build_float_model(spec: ModelSpec) -> nn.Sequential:
+    """``nn.Sequential`` whose children are named after the spec's layers."""
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    width = spec.inputs
+    for layer in spec.layers:
+        if layer.kind == "linear":
+            modules[layer.name] = nn.Linear(width, layer.out)
+            width = layer.out
+        elif layer.kind == "batchnorm":
+            modules[layer.name] = nn.BatchNorm1d(width)
+        else:
+            modules[layer.name] = nn.ReLU()
+    return nn.Sequential(modules)
+
+
+def save_float_model(path: Path, spec: ModelSpec, model: nn.Module, mean: np.ndarray, std: np.ndarray,
+                     extra: dict | None = None) -> None:
+    torch.save({
+        "format": "flow-float-v1",
+        "model": spec.name,
+        "model_ref": spec.source if spec.source != "builtin" else spec.name,
+        "layers": [asdict(layer) for layer in spec.layers],
+        "state_dict": model.state_dict(),
+        "input_mean": np.asarray(mean, dtype=np.float64),
+        "input_std": np.asarray(std, dtype=np.float64),
+        **(extra or {}),
+    }, path)
+
+
+def read_checkpoint(path: Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means "not our checkpoint"
+        raise ConfigError(f"{path}: not a readable checkpoint ({e})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != "flow-float-v1":
+        raise ConfigError(f"{path}: not a flow float checkpoint (write one with `flow train`)")
+    return ckpt
+
+
+def load_float_model(path: Path, spec: ModelSpec | None = None) -> nn.Sequential:
+    """Rebuild the float model of a checkpoint (input: standardized features), in eval mode."""
+    ckpt = read_checkpoint(path)
+    spec = spec or get_model(ckpt["model_ref"])
+    model = build_float_model(spec)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as e:
+        raise ConfigError(f"{path}: checkpoint does not fit model {spec.name!r}: {e}") from None
+    return model.eval()

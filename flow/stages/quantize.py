@@ -1,0 +1,56 @@
+"""Stage 03: fold BatchNorm, assign fixed-point types, QAT fine-tune, write the integer graph.
+
+Writes ``quant_graph.json`` (the design every back end reads), ``qat_model.pt`` and ``history.*``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from flow.data import CLASS_NAMES, FEATURE_NAMES
+from flow.model import load_float_model, read_checkpoint
+from flow.quantize import quantize_model
+from flow.stages.data import load_split
+from flow.train import Arrays
+from flow.training_log import write_history
+
+
+def precision_table(graph) -> list[dict]:
+    """One row per layer with every FixedType it uses, for reports."""
+    rows = [{"layer": "input", "kind": "input", "out": graph.input_type.describe()}]
+    for layer in graph.layers:
+        row = {"layer": layer.name, "kind": layer.kind, "in": layer.in_type.describe()}
+        for role in ("weight_type", "bias_type", "accum_type", "scale_type", "shift_type"):
+            if hasattr(layer, role):
+                row[role.removesuffix("_type")] = getattr(layer, role).describe()
+        row["out"] = layer.out_type.describe()
+        rows.append(row)
+    return rows
+
+
+def run(ctx) -> dict:
+    out = ctx.dir("quantize")
+    ckpt_path = ctx.dir("train") / "float_model.pt"
+    ckpt = read_checkpoint(ckpt_path)
+    float_model = load_float_model(ckpt_path, ctx.model)
+    arrays = load_split(ctx)
+    mean, std = ckpt["input_mean"], ckpt["input_std"]
+    train = Arrays.of(arrays["X_train"], arrays["y_train"], mean, std)
+    val = Arrays.of(arrays["X_val"], arrays["y_val"], mean, std)
+    epochs = ctx.model.train.qat_epochs
+    with ctx.progress(f"quantization-aware training, {epochs} epochs", epochs) as advance:
+        q = quantize_model(float_model, ctx.model, train, val, mean=mean, std=std, class_names=CLASS_NAMES,
+                           feature_names=FEATURE_NAMES, on_epoch=lambda rec: advance())
+    q.graph.save(out / "quant_graph.json")
+    torch.save(q.model.state_dict(), out / "qat_model.pt")
+    history = [r.as_dict() for r in q.history]
+    write_history(out, history)
+    bits = {layer.name: layer.out_type.width for layer in q.graph.layers}
+    return {
+        "precisions": precision_table(q.graph),
+        "qat_epochs": len(history),
+        "best_qat_val_accuracy": max((h["val_acc"] for h in history), default=None),
+        "params": q.graph.n_params,
+        "headline": f"{len(q.graph.layers)} layers, input {q.graph.input_type.describe()}, "
+                    f"output widths {bits}",
+    }

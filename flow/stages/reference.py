@@ -1,0 +1,65 @@
+"""Stage 04: the integer reference on the test set, and the exact check of the QAT model against it.
+
+Writes ``test_codes.npy`` (int64 input codes), ``test_labels.npy``, ``ref_outputs.npy`` (int64
+output codes). The QAT model run in float64 and scaled by ``2**frac`` must equal the reference
+exactly on every vector; any difference fails the build.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from flow.errors import MismatchError
+from flow.fixed import dequantize
+from flow.ir import QuantGraph
+from flow.model import load_float_model, read_checkpoint
+from flow.passes.fold_batchnorm import fold_batchnorm
+from flow.qat import QuantModel, layer_types
+from flow.reference import classify, encode_inputs, forward
+from flow.stages.data import load_split
+from flow.train import Arrays, evaluate
+
+
+def qat_outputs(ctx, graph: QuantGraph, codes: torch.Tensor) -> tuple[np.ndarray, bool]:
+    """The trained QAT model in float64 on the dequantized input codes, scaled to output codes;
+    and whether every scaled output was an integer (it must be)."""
+    float_model = load_float_model(ctx.dir("train") / "float_model.pt", ctx.model)
+    qmodel = QuantModel(graph.input_type, fold_batchnorm(float_model), layer_types(graph))
+    qmodel.load_state_dict(torch.load(ctx.dir("quantize") / "qat_model.pt"))
+    qmodel = qmodel.double().eval()
+    with torch.no_grad():
+        scaled = qmodel(dequantize(codes, graph.input_type)) * (2.0**graph.output_type.frac)
+    return scaled.round().to(torch.int64).numpy(), bool((scaled == scaled.round()).all())
+
+
+def run(ctx) -> dict:
+    out = ctx.dir("reference")
+    graph = QuantGraph.load(ctx.dir("quantize") / "quant_graph.json")
+    arrays = load_split(ctx)
+    codes = encode_inputs(graph, arrays["X_test"])
+    ref = forward(graph, codes).numpy()
+    labels = arrays["y_test"]
+    np.save(out / "test_codes.npy", codes.numpy())
+    np.save(out / "test_labels.npy", labels)
+    np.save(out / "ref_outputs.npy", ref)
+
+    qat, integral = qat_outputs(ctx, graph, codes)
+    bad = np.flatnonzero((qat != ref).any(axis=1))
+    if not integral or len(bad):
+        i = int(bad[0]) if len(bad) else -1
+        raise MismatchError(f"QAT model and integer reference differ on {len(bad)} of {len(ref)} test vectors "
+                            f"(first: vector {i}, QAT {qat[i].tolist()} vs reference {ref[i].tolist()})")
+    ckpt = read_checkpoint(ctx.dir("train") / "float_model.pt")
+    float_model = load_float_model(ctx.dir("train") / "float_model.pt", ctx.model)
+    _, float_acc = evaluate(float_model, Arrays.of(arrays["X_test"], labels, ckpt["input_mean"], ckpt["input_std"]))
+    int_acc = float(np.mean(classify(ref) == labels))
+    return {
+        "vectors": len(ref),
+        "float_accuracy": float_acc,
+        "int_accuracy": int_acc,
+        "qat_vs_reference_mismatches": 0,
+        "accuracy_drop": float_acc - int_acc,
+        "headline": f"{len(ref):,} vectors; accuracy float {float_acc:.4f}, integer {int_acc:.4f}; "
+                    "QAT model == reference exactly",
+    }

@@ -1,0 +1,52 @@
+"""Stage 02: train the float model (or take a ``flow train`` checkpoint), standardization saved with it.
+
+Writes ``float_model.pt`` (spec, weights, input mean/std) and ``history.csv``/``history.json``.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import torch
+
+from flow.model import build_float_model, read_checkpoint, save_float_model
+from flow.stages.data import load_split
+from flow.train import Arrays, evaluate, fit, standardization
+from flow.training_log import write_history
+
+
+def run(ctx) -> dict:
+    out = ctx.dir("train")
+    arrays = load_split(ctx)
+    spec = ctx.model
+    if ctx.options.checkpoint:
+        ckpt = read_checkpoint(ctx.options.checkpoint)
+        shutil.copyfile(ctx.options.checkpoint, out / "float_model.pt")
+        mean, std = ckpt["input_mean"], ckpt["input_std"]
+        model = build_float_model(spec)
+        model.load_state_dict(ckpt["state_dict"])
+        history = []
+    else:
+        torch.manual_seed(spec.train.seed)
+        mean, std = standardization(arrays["X_train"])
+        model = build_float_model(spec)
+        train = Arrays.of(arrays["X_train"], arrays["y_train"], mean, std)
+        val = Arrays.of(arrays["X_val"], arrays["y_val"], mean, std)
+        with ctx.progress(f"float training, {spec.train.epochs} epochs", spec.train.epochs) as advance:
+            history = [r.as_dict() for r in fit(model, train, val, phase="float", epochs=spec.train.epochs,
+                                                 lr=spec.train.lr, settings=spec.train,
+                                                 on_epoch=lambda rec: advance())]
+        save_float_model(out / "float_model.pt", spec, model, mean, std)
+    write_history(out, history)
+    test = Arrays.of(arrays["X_test"], arrays["y_test"], mean, std)
+    _, acc = evaluate(model, test)
+    val_acc = max((h["val_acc"] for h in history), default=None)
+    return {
+        "params": spec.n_params,
+        "epochs": len(history),
+        "best_val_accuracy": val_acc,
+        "float_test_accuracy": acc,
+        "samples_per_s": (sum(h["samples_per_s"] for h in history) / len(history)) if history else None,
+        "checkpoint": str(ctx.options.checkpoint) if ctx.options.checkpoint else None,
+        "headline": f"float test accuracy {acc:.4f} ({spec.n_params:,} parameters)",
+    }

@@ -1,0 +1,197 @@
+"""The model zoo: networks described by TOML files in ``models/``, plus user models.
+
+A model is a chain of ``linear``, ``batchnorm`` and ``relu`` layers over the 16 JSC features, with
+default training settings and default quantization. Users add their own by
+
+* a TOML file of the same form (``flow build path/to/net.toml``), or
+* an ``nn.Module`` factory: ``flow build mypkg.nets:make_net`` (a function returning an
+  ``nn.Sequential`` of ``Linear``/``BatchNorm1d``/``ReLU``), or :func:`register_model` in Python.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from flow.errors import ConfigError, UnknownNameError
+from flow.quant_config import QuantConfig, check_names, parse_quant_config, read_toml
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+LAYER_KINDS = ("linear", "batchnorm", "relu")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One float layer: ``linear`` (with ``out`` features), ``batchnorm`` or ``relu``."""
+
+    kind: str
+    name: str
+    out: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Float training then quantization-aware fine-tuning (QAT) of the folded network."""
+
+    epochs: int = 30
+    batch_size: int = 512
+    lr: float = 3e-3
+    weight_decay: float = 1e-5
+    optimizer: str = "adam"
+    qat_epochs: int = 8
+    qat_lr: float = 5e-4
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    description: str
+    inputs: int
+    classes: int
+    layers: tuple[LayerSpec, ...]
+    train: TrainSettings = field(default_factory=TrainSettings)
+    quant: QuantConfig = field(default_factory=QuantConfig)
+    source: str = "builtin"
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(layer.name for layer in self.layers)
+
+    @property
+    def n_params(self) -> int:
+        """Trainable parameters of the float model (BatchNorm: gamma and beta)."""
+        n, width = 0, self.inputs
+        for layer in self.layers:
+            if layer.kind == "linear":
+                n += width * layer.out + layer.out
+                width = layer.out
+            elif layer.kind == "batchnorm":
+                n += 2 * width
+        return n
+
+
+_REGISTRY: dict[str, Callable[[], ModelSpec]] = {}
+
+
+def parse_train_settings(raw: dict, where: str, base: TrainSettings | None = None) -> TrainSettings:
+    base = base or TrainSettings()
+    known = {f.name: f for f in fields(TrainSettings)}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown [train] key {key!r}; known: {', '.join(known)}")
+        want = type(getattr(base, key))
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise ConfigError(f"{where}: [train] {key} must be {want.__name__}, got {value!r}")
+    return replace(base, **raw)
+
+
+def _parse_layers(raw: list, where: str, inputs: int, classes: int) -> tuple[LayerSpec, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{where}: needs a non-empty [[layers]] list")
+    layers, counts, width = [], dict.fromkeys(LAYER_KINDS, 0), inputs
+    for i, entry in enumerate(raw):
+        kind = entry.get("type")
+        if kind not in LAYER_KINDS:
+            raise ConfigError(f"{where}: layer {i} has type {kind!r}; types are {', '.join(LAYER_KINDS)}")
+        counts[kind] += 1
+        default_name = {"linear": "fc", "batchnorm": "bn", "relu": "relu"}[kind] + str(counts[kind])
+        out = entry.get("out")
+        if kind == "linear":
+            if not isinstance(out, int) or out < 1:
+                raise ConfigError(f"{where}: linear layer {i} needs out = <positive integer>")
+            width = out
+        elif out is not None:
+            raise ConfigError(f"{where}: only linear layers take 'out' (layer {i})")
+        layers.append(LayerSpec(kind, str(entry.get("name", default_name)), out))
+    names = [layer.name for layer in layers]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: layer names must be unique, got {names}")
+    if layers[-1].kind != "linear" or width != classes:
+        raise ConfigError(f"{where}: the last layer must be linear with out = classes ({classes})")
+    return tuple(layers)
+
+
+def spec_from_toml(doc: dict, where: str) -> ModelSpec:
+    for key in ("name", "layers"):
+        if key not in doc:
+            raise ConfigError(f"{where}: missing {key!r}")
+    inputs, classes = int(doc.get("inputs", 16)), int(doc.get("classes", 5))
+    spec = ModelSpec(
+        name=str(doc["name"]),
+        description=str(doc.get("description", "")),
+        inputs=inputs,
+        classes=classes,
+        layers=_parse_layers(doc["layers"], where, inputs, classes),
+        train=parse_train_settings(doc.get("train", {}), where),
+        quant=parse_quant_config(doc, where),
+        source=where,
+    )
+    check_names(spec.quant, spec.layer_names)
+    return spec
+
+
+def load_model_file(path: Path) -> ModelSpec:
+    return spec_from_toml(read_toml(path), str(path))
+
+
+def spec_from_module(name: str, module, description: str = "") -> ModelSpec:
+    """Describe an ``nn.Sequential`` of Linear/BatchNorm1d/ReLU as a ModelSpec."""
+    from torch import nn
+
+    if not isinstance(module, nn.Sequential):
+        raise ConfigError(f"model factory for {name!r} must return an nn.Sequential")
+    layers, inputs = [], None
+    kinds = {nn.Linear: "linear", nn.BatchNorm1d: "batchnorm", nn.ReLU: "relu"}
+    for child_name, child in module.named_children():
+        kind = kinds.get(type(child))
+        if kind is None:
+            raise ConfigError(f"model {name!r}: unsupported layer {type(child).__name__}; "
+                              "use Linear, BatchNorm1d and ReLU")
+        if kind == "linear" and inputs is None:
+            inputs = child.in_features
+        entry = {"type": kind, "name": child_name if not child_name.isdigit() else None}
+        if kind == "linear":
+            entry["out"] = child.out_features
+        layers.append({k: v for k, v in entry.items() if v is not None})
+    if layers and layers[0]["type"] == "batchnorm":
+        inputs = module[0].num_features
+    classes = next(c.out_features for c in reversed(module) if isinstance(c, nn.Linear))
+    return spec_from_toml({"name": name, "description": description, "inputs": inputs, "classes": classes,
+                           "layers": layers}, f"factory {name}")
+
+
+def register_model(name: str, factory: Callable[[], object], description: str = "") -> None:
+    """Register an ``nn.Module`` factory (returning ``nn.Sequential``) under a zoo name."""
+    _REGISTRY[name] = lambda: spec_from_module(name, factory(), description)
+
+
+def builtin_models() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(MODELS_DIR.glob("*.toml"))}
+
+
+def list_models() -> list[ModelSpec]:
+    return [get_model(n) for n in sorted({*builtin_models(), *_REGISTRY})]
+
+
+def get_model(ref: str) -> ModelSpec:
+    """A zoo name, a path to a model TOML, or ``module:function`` returning an nn.Sequential."""
+    if ref in _REGISTRY:
+        return _REGISTRY[ref]()
+    if ref in builtin_models():
+        return load_model_file(builtin_models()[ref])
+    if ref.endswith(".toml"):
+        return load_model_file(Path(ref))
+    if ":" in ref:
+        mod_name, _, fn_name = ref.partition(":")
+        try:
+            fn = getattr(importlib.import_module(mod_name), fn_name)
+        except (ImportError, AttributeError) as e:
+            raise UnknownNameError(f"cannot load model factory {ref!r}: {e}") from None
+        return spec_from_module(fn_name.replace("_", "-"), fn(), f"factory {ref}")
+    known = ", ".join(sorted({*builtin_models(), *_REGISTRY}))
+    raise UnknownNameError(f"unknown model {ref!r}; known models: {known} (or a .toml path, or module:function)")
