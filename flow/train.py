@@ -88,6 +88,7 @@ def fit(model: nn.Module, train: Arrays, val: Arrays, *, phase: str, epochs: int
         settings: TrainSettings, on_epoch: Progress | None = None) -> list[EpochRecord]:
     """Train ``model`` in place with a cosine-decayed learning rate; at the end it holds the weights of
     the epoch with the best validation accuracy. Deterministic for ``settings.seed``."""
+    torch.set_num_threads(settings.threads)
     gen = torch.Generator().manual_seed(settings.seed + (0 if phase == "float" else 1))
     opt = make_optimizer(settings.optimizer, model.parameters(), lr, settings.weight_decay)
     steps = max(1, epochs * ((len(train.y) + settings.batch_size - 1) // settings.batch_size))

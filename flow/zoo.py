@@ -43,6 +43,9 @@ class TrainSettings:
     qat_epochs: int = 8
     qat_lr: float = 5e-4
     seed: int = 42
+    # Intra-op threads for training. These MLPs are too small for threading to pay, and with more
+    # threads than idle cores PyTorch's spinning workers made training 20-50x slower here.
+    threads: int = 1
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,20 @@ def targets() -> None:
         t.add_row(x.name, x.part, f"{x.clock_mhz:g}", f"{x.luts:,}", f"{x.ffs:,}", f"{x.dsps:,}", f"{x.brams:,}",
                   x.description)
     console.print(t)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the tools each stage needs; exit 1 if a required one is missing."""
+    from flow.doctor import checks
+    from flow.errors import ToolError
+
+    t = Table("tool", "status", "version / path / how to install", "used by")
+    results = checks()
+    for c in results:
+        status = "[green]ok[/]" if c.found else ("[red]missing[/]" if c.required else "[yellow]optional[/]")
+        t.add_row(c.name, status, c.detail, c.used_by)
+    console.print(t)
+    missing = [c.name for c in results if c.required and not c.found]
+    if missing:
+        raise ToolError(f"required tools missing: {', '.join(missing)} (see the table above)")
