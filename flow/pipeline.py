@@ -154,6 +154,11 @@ def output_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+def stage_digest(folder: Path, results: dict) -> str:
+    """What later stages see of a stage: its files and its results record."""
+    return _digest([output_digest(folder), results])
+
+
 def _setting(ctx: BuildContext, key: str):
     o = ctx.options
     return {
@@ -219,14 +224,15 @@ def run_stage(ctx: BuildContext, stage: Stage, upstream: dict[str, str]) -> tupl
     ihash = input_hash(ctx, stage, upstream)
     old = read_manifest(folder)
     if (not ctx.options.force and old and old.get("input_hash") == ihash
-            and old.get("output_hash") == output_digest(folder)):
+            and old.get("output_hash") == stage_digest(folder, old.get("results", {}))):
         return StageOutcome(stage.name, "skipped", old.get("seconds", 0.0), old.get("results", {})), old["output_hash"]
     _clear(folder)
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     results = stage.function()(ctx)
     seconds = time.perf_counter() - t0
-    ohash = output_digest(folder)
+    results = json.loads(json.dumps(results, default=str))  # as it will read back from the manifest
+    ohash = stage_digest(folder, results)
     manifest = {
         "stage": stage.name,
         "index": stage_index(stage.name) + 1,

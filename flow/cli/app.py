@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flow.cli.report import report
 from flow.errors import ConfigError
 from flow.pipeline import STAGE_NAMES, BuildOptions, build_root, run_build, stage_index
 from flow.targets import TARGETS, get_target
@@ -17,6 +18,7 @@ from flow.zoo import get_model, list_models
 app = typer.Typer(help="flow: jet-tagger networks to bit-exact FPGA cores on open tools.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
+app.command()(report)
 
 
 @app.command()

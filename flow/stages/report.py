@@ -1,0 +1,31 @@
+"""Stage 10: the design-review report, from the manifests and files of the stages before it.
+
+Writes ``report.json``, ``report.md``, ``report.html`` (self-contained) and the plots into
+``10_report/``, and copies the three reports to the build's top folder (``build/<model>/<target>/``).
+The logic lives in :mod:`flow.report`.
+"""
+
+from __future__ import annotations
+
+from flow.pipeline import tool_versions
+from flow.report import collect, model_info, settings_of, target_info, write_report
+
+
+def run(ctx) -> dict:
+    out = ctx.dir("report")
+    report = collect(ctx.root, model=model_info(ctx.model), target=target_info(ctx.target),
+                     settings=settings_of(ctx), plot_dir=out,
+                     tools=tool_versions(("matplotlib", "jinja2", "scikit-learn")))
+    write_report(report, out, ctx.root, copy_to=ctx.root)
+    errors = [f.message for f in report.errors]
+    if errors:
+        ctx.console.print(f"[bold red]design review: {report.verdict.upper()}[/]: " + "; ".join(errors))
+    return {
+        "verdict": report.verdict,
+        "errors": errors,
+        "warnings": sum(1 for f in report.flags if f.level == "warning"),
+        "files": ["report.json", "report.md", "report.html"] + [p.file for p in report.plots],
+        "headline": f"design review {report.verdict.upper()}"
+                    + (f" ({len(errors)} error{'s' if len(errors) != 1 else ''})" if errors else "")
+                    + f"; {ctx.root / 'report.html'}",
+    }
