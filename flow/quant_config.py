@@ -267,6 +267,12 @@ def layer_quant(config: QuantConfig, name: str, kind: str) -> LayerQuant:
     return LayerQuant(**specs)
 
 
+def user_roles(config: QuantConfig, name: str, kind: str) -> frozenset[str]:
+    """Roles of one layer that the configuration sets (not just the built-in defaults)."""
+    sections = (config.default, dict(config.type_rules).get(kind, ()), dict(config.name_rules).get(name, ()))
+    return frozenset(role for roles in sections for role, _ in roles)
+
+
 def graph_input_spec(config: QuantConfig) -> TypeSpec:
     raw = {**BUILTIN_INPUT, **dict(config.graph_input)}
     return make_spec(raw, "quantization.input")

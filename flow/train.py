@@ -62,9 +62,10 @@ def standardization(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def make_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     name = name.lower()
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        # fused: one kernel per step instead of one per tensor; halves the step time of these small MLPs
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     raise ConfigError(f"unknown optimizer {name!r}; use adam, adamw or sgd")

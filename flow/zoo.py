@@ -186,7 +186,7 @@ def get_model(ref: str) -> ModelSpec:
     if ref in _REGISTRY:
         return _REGISTRY[ref]()
     if ref in builtin_models():
-        return load_model_file(builtin_models()[ref])
+        return replace(load_model_file(builtin_models()[ref]), source="builtin")
     if ref.endswith(".toml"):
         return load_model_file(Path(ref))
     if ":" in ref:

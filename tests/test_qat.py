@@ -62,3 +62,19 @@ def test_auto_frac_fits_the_largest_magnitude():
     assert TypeSpec(8).resolve(3.2) == FixedType(8, 5, True, "RND", "SAT")  # 2 int bits + sign
     assert TypeSpec(8).resolve(4.0).frac == 4  # 4.0 needs 3 integer bits
     assert TypeSpec(8, signed=False).resolve(3.2).frac == 6
+
+
+def test_mase_data_in_sets_every_activation_boundary():
+    from flow.passes.assign_types import assign_types
+    from flow.passes.fold_batchnorm import fold_batchnorm
+    from flow.quant_config import parse_quant_config
+
+    doc = {"passes": {"quantize": {"by": "type", "default": {"config": {
+        "name": "integer", "data_in_width": 10, "data_in_frac_width": 5, "weight_width": 6,
+        "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}}}}}
+    model = build_float_model(get_model("jsc-small")).eval()
+    input_type, types = assign_types(fold_batchnorm(model), parse_quant_config(doc), torch.randn(100, 16))
+    assert (input_type.width, input_type.frac) == (10, 5)
+    # every layer output feeding another layer is the data_in type; the last keeps its own
+    assert [(t.out.width, t.out.frac) for t in types[:-1]] == [(10, 5)] * (len(types) - 1)
+    assert all((t.weight.width, t.weight.frac) == (6, 4) for t in types if hasattr(t, "weight"))

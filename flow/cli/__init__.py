@@ -20,7 +20,7 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        err.print("[bold red]interrupted[/]; rerun the same command to resume (finished stages are kept)")
+        err.print("[bold red]interrupted[/]; rerun the same command to resume (finished stages and runs are kept)")
         sys.exit(130)
     except SystemExit:
         raise

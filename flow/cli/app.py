@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flow.cli.report import report
+from flow.cli.studies import register as register_studies
 from flow.errors import ConfigError
 from flow.pipeline import STAGE_NAMES, BuildOptions, build_root, run_build, stage_index
 from flow.targets import TARGETS, get_target
@@ -19,6 +20,7 @@ app = typer.Typer(help="flow: jet-tagger networks to bit-exact FPGA cores on ope
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 app.command()(report)
+register_studies(app)
 
 
 @app.command()

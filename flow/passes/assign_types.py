@@ -16,7 +16,7 @@ import torch
 from flow.fixed import FixedType
 from flow.passes.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, FoldedLayer
 from flow.qat import LayerTypes, LinearTypes, ReLUTypes, ScaleShiftTypes
-from flow.quant_config import QuantConfig, TypeSpec, graph_input_spec, layer_quant
+from flow.quant_config import QuantConfig, TypeSpec, graph_input_spec, layer_quant, user_roles
 
 
 def _max_abs(x: torch.Tensor) -> float:
@@ -47,13 +47,14 @@ def assign_types(folded: tuple[FoldedLayer, ...], config: QuantConfig,
     """Returns the graph input type and each layer's types (see the module docstring)."""
     x = calib.double()
     quants = [layer_quant(config, layer.name, _kind(layer)) for layer in folded]
+    set_by_user = [user_roles(config, layer.name, _kind(layer)) for layer in folded]
     in_spec = quants[0].input or graph_input_spec(config)
     x_t = in_spec.resolve(_max_abs(x))
     input_type, types = x_t, []
     for i, (layer, q) in enumerate(zip(folded, quants, strict=True)):
         y = _run(layer, x)
         nxt = quants[i + 1].input if i + 1 < len(quants) else None
-        out_spec = nxt if nxt is not None and q.output is None else q.output
+        out_spec = nxt if nxt is not None and "output" not in set_by_user[i] else q.output
         signed_default = not isinstance(layer, FloatReLU)
         out_t = out_spec.resolve(_max_abs(y), signed_default=signed_default)
         if isinstance(layer, FloatLinear):

@@ -1,0 +1,449 @@
+"""``flow sweep``: a grid of training runs in parallel, resumable, summarized as a table and plots.
+
+The grid is the product of batch sizes, learning rates, epochs, weight and activation bit widths, each
+point repeated with independent seeds (``seed + repeat``). A point without bit widths reports the
+last-epoch validation accuracy of the float model; a point with bit widths trains the float model, then
+:func:`flow.quantize.quantize_model` with :func:`~flow.studies.settings.bit_width_config` layered over the
+model's quantization, and reports the integer reference's validation accuracy of the result.
+
+Float runs are shared: the points that differ only in bit widths quantize the same float checkpoint.
+Every finished run writes its own JSON, so a rerun of the same command skips them::
+
+    OUT/sweep.json          what the folder holds (model, data, fixed settings); a rerun must match
+    OUT/float/<key>.json    a float run (history, best/last validation accuracy)
+    OUT/float/<key>.pt      its checkpoint, kept when bit-width points quantize it
+    OUT/runs/<key>.json     a bit-width point (integer-reference val accuracy, QAT history, types)
+    OUT/runs.csv            every run of the grid, one row each
+    OUT/results.md/.csv     mean and spread over repeats per grid point; the best is marked
+    OUT/acc_vs_<var>.png    accuracy against each swept variable, others held at the best point
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import os
+import signal
+import textwrap
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from flow.errors import ConfigError
+from flow.studies.data import StudyData
+from flow.studies.settings import bit_width_config, check_train, with_quant
+from flow.zoo import ModelSpec
+
+VARIABLES = ("batch_size", "lr", "epochs", "weight_bits", "act_bits")
+LABELS = {"batch_size": "batch size", "lr": "learning rate", "epochs": "epochs", "weight_bits": "weight bits",
+          "act_bits": "activation bits"}
+
+
+@dataclass(frozen=True)
+class SweepGrid:
+    """Values of each swept variable (``None`` bit width: not quantized) and the repeats per point."""
+
+    batch_size: tuple[int, ...]
+    lr: tuple[float, ...]
+    epochs: tuple[int, ...]
+    weight_bits: tuple[int | None, ...] = (None,)
+    act_bits: tuple[int | None, ...] = (None,)
+    repeats: int = 1
+
+    def __post_init__(self) -> None:
+        for name in VARIABLES:
+            if not getattr(self, name):
+                raise ConfigError(f"sweep: no values for {LABELS[name]}")
+        if self.repeats < 1:
+            raise ConfigError(f"--repeats must be at least 1, got {self.repeats}")
+
+    def swept(self) -> tuple[str, ...]:
+        """The variables with more than one value."""
+        return tuple(v for v in VARIABLES if len(getattr(self, v)) > 1)
+
+    def configs(self) -> list[tuple]:
+        return list(itertools.product(*(getattr(self, v) for v in VARIABLES)))
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One run: a grid point and a seed."""
+
+    batch_size: int
+    lr: float
+    epochs: int
+    weight_bits: int | None
+    act_bits: int | None
+    seed: int
+
+    @property
+    def config(self) -> tuple:
+        return tuple(getattr(self, v) for v in VARIABLES)
+
+    @property
+    def quantized(self) -> bool:
+        return self.weight_bits is not None or self.act_bits is not None
+
+    @property
+    def float_key(self) -> str:
+        return f"bs{self.batch_size}_lr{self.lr:g}_ep{self.epochs}_s{self.seed}"
+
+    @property
+    def key(self) -> str:
+        if not self.quantized:
+            return self.float_key
+        w = "d" if self.weight_bits is None else self.weight_bits
+        a = "d" if self.act_bits is None else self.act_bits
+        return f"{self.float_key}_w{w}_a{a}"
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """A sweep: the grid, the first seed, QAT epochs of bit-width points (None: the model's), workers."""
+
+    grid: SweepGrid
+    seed: int = 42
+    qat_epochs: int | None = None
+    workers: int | None = None  # None: os.cpu_count()
+
+    def points(self) -> list[SweepPoint]:
+        return [SweepPoint(*cfg, seed=self.seed + r) for cfg in self.grid.configs() for r in range(self.grid.repeats)]
+
+
+def point_spec(spec: ModelSpec, p: SweepPoint, qat_epochs: int | None = None) -> ModelSpec:
+    """The model with a point's training settings and bit widths."""
+    train = replace(spec.train, batch_size=p.batch_size, lr=p.lr, epochs=p.epochs, seed=p.seed,
+                    qat_epochs=spec.train.qat_epochs if qat_epochs is None else qat_epochs)
+    spec = replace(spec, train=check_train(train))
+    return with_quant(spec, bit_width_config(spec, p.weight_bits, p.act_bits)) if p.quantized else spec
+
+
+def default_out(spec: ModelSpec, settings: SweepSettings, data: StudyData, root: Path = Path("runs")) -> Path:
+    """``runs/<model>/sweep-<hash>``: the same command on the same data resumes the same folder."""
+    h = hashlib.sha256(json.dumps([asdict(settings.grid), settings.seed, settings.qat_epochs, asdict(spec.train),
+                                   repr(spec.quant), data.fingerprint(), data.split_seed],
+                                  default=str).encode()).hexdigest()[:8]
+    return root / spec.name / f"sweep-{h}"
+
+
+# -- one run (in a worker process) ----------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _init_worker(spec: ModelSpec, data: StudyData) -> None:
+    """One thread per worker (torch, OpenMP and BLAS: small networks gain nothing from more, and
+    oversubscribed cores make OpenMP crawl), Ctrl-C left to the parent, one-time imports done now."""
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the first optimizer imports torch._dynamo (~2 s)
+    _WORKER.update(spec=spec, data=data)
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)  # atomic: a half-written result never looks finished
+
+
+def run_float_point(spec: ModelSpec, data: StudyData, p: SweepPoint, out: Path, keep_checkpoint: bool) -> dict:
+    """Train the float model of ``p``; write ``float/<key>.json`` (and ``.pt`` when asked)."""
+    from flow.model import save_float_model
+    from flow.studies.run import train_float
+
+    s = point_spec(spec, replace(p, weight_bits=None, act_bits=None))
+    run = train_float(s, data)
+    if keep_checkpoint:
+        save_float_model(out / "float" / f"{p.float_key}.pt", s, run.model, run.mean, run.std)
+    result = {"key": p.float_key, "kind": "float", "point": asdict(replace(p, weight_bits=None, act_bits=None)),
+              "metric": run.last_val_acc, "last_val_acc": run.last_val_acc, "best_val_acc": run.best_val_acc,
+              "best_epoch": run.best_epoch, "seconds": run.seconds,
+              "samples_per_s": float(np.mean([r.samples_per_s for r in run.history])),
+              "history": [r.as_dict() for r in run.history]}
+    _write_json(out / "float" / f"{p.float_key}.json", result)
+    return result
+
+
+def run_quant_point(spec: ModelSpec, data: StudyData, p: SweepPoint, out: Path, qat_epochs: int | None) -> dict:
+    """Quantize the float checkpoint of ``p`` at its bit widths; write ``runs/<key>.json``."""
+    from flow.studies.quant import quantize_checkpoint
+
+    t0 = time.perf_counter()
+    s = point_spec(spec, p, qat_epochs)
+    q = quantize_checkpoint(s, data, out / "float" / f"{p.float_key}.pt")
+    float_result = json.loads((out / "float" / f"{p.float_key}.json").read_text())
+    result = {"key": p.key, "kind": "quantized", "point": asdict(p), "metric": q.int_val_acc,
+              "int_val_acc": q.int_val_acc, "float_val_acc": q.float_val_acc,
+              "float_last_val_acc": float_result["last_val_acc"], "qat_epochs": s.train.qat_epochs,
+              "seconds": time.perf_counter() - t0 + float_result["seconds"],
+              "types": q.types_summary(), "history": [r.as_dict() for r in q.quantized.history]}
+    _write_json(out / "runs" / f"{p.key}.json", result)
+    return result
+
+
+def _float_task(p: SweepPoint, out: str, keep: bool) -> dict:
+    return run_float_point(_WORKER["spec"], _WORKER["data"], p, Path(out), keep)
+
+
+def _quant_task(p: SweepPoint, out: str, qat_epochs: int | None) -> dict:
+    return run_quant_point(_WORKER["spec"], _WORKER["data"], p, Path(out), qat_epochs)
+
+
+# -- the sweep -----------------------------------------------------------------------------------------
+
+def _identity(spec: ModelSpec, data: StudyData, settings: SweepSettings) -> dict:
+    """What must not change for a folder's finished runs to stay valid."""
+    t = spec.train
+    return {"model": spec.name, "layers": [asdict(x) for x in spec.layers], "quant": repr(spec.quant),
+            "optimizer": t.optimizer, "weight_decay": t.weight_decay, "qat_lr": t.qat_lr,
+            "qat_epochs": t.qat_epochs if settings.qat_epochs is None else settings.qat_epochs,
+            "data": {"fingerprint": data.fingerprint(), "split_seed": data.split_seed, "counts": data.counts()}}
+
+
+def _claim_folder(out: Path, identity: dict, settings: SweepSettings) -> None:
+    marker = out / "sweep.json"
+    if marker.is_file():
+        old = json.loads(marker.read_text()).get("identity")
+        if old != identity:
+            diff = sorted(k for k in identity if old is None or old.get(k) != identity[k])
+            raise ConfigError(f"{out} holds a sweep with different {', '.join(diff)}; "
+                              "use another --out (finished runs are only reused for the same settings)")
+    for sub in ("float", "runs"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"identity": identity, "grid": asdict(settings.grid), "seed": settings.seed},
+                                 indent=1))
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except json.JSONDecodeError:
+        return None  # a torn file from a crash: run it again
+
+
+Report = Callable[[dict, bool], None]  # (result, skipped) for each run as it finishes
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    out: Path
+    runs: tuple[dict, ...]  # one result per point, in grid order
+    rows: tuple[dict, ...]  # one summary per grid point
+    seconds: float
+    ran: int
+    skipped: int
+
+
+def run_sweep(spec: ModelSpec, data: StudyData, settings: SweepSettings, out: Path,
+              on_run: Report | None = None) -> SweepResult:
+    """Run every point not finished in ``out`` (a process pool, one torch thread per worker), then write
+    the table and plots. Ctrl-C stops the pool; finished runs are kept for the next call."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    points = settings.points()
+    for p in points:  # refuse bad settings before any work
+        point_spec(spec, p, settings.qat_epochs)
+    _claim_folder(out, _identity(spec, data, settings), settings)
+    report = on_run or (lambda result, skipped: None)
+
+    need_ckpt = {p.float_key for p in points if p.quantized}
+    floats = {p.float_key: replace(p, weight_bits=None, act_bits=None) for p in points}
+    quants = {p.key: p for p in points if p.quantized}
+    todo_float, todo_quant, ran, skipped = [], {}, 0, 0
+    for key, p in floats.items():
+        done = _read(out / "float" / f"{key}.json")
+        if done and (key not in need_ckpt or (out / "float" / f"{key}.pt").is_file()):
+            report(done, True)
+            skipped += 1
+        else:
+            todo_float.append(p)
+    for key, p in quants.items():
+        done = _read(out / "runs" / f"{key}.json")
+        if done:
+            report(done, True)
+            skipped += 1
+        else:
+            todo_quant.setdefault(p.float_key, []).append(p)
+
+    waiting = {k: v for k, v in todo_quant.items() if k in {p.float_key for p in todo_float}}
+    ready = [p for k, v in todo_quant.items() if k not in waiting for p in v]
+    tasks = len(todo_float) + sum(len(v) for v in todo_quant.values())
+    workers = max(1, min(settings.workers or os.cpu_count() or 1, tasks))
+    if tasks:
+        if workers == 1:
+            ran = _run_serial(spec, data, settings, out, todo_float, waiting, ready, need_ckpt, report)
+        else:
+            ran = _run_pool(spec, data, settings, out, workers, todo_float, waiting, ready, need_ckpt, report)
+    return summarize(out, spec, settings, points, ran, skipped, time.perf_counter() - t0)
+
+
+def _run_serial(spec, data, settings, out, todo_float, waiting, ready, need_ckpt, report) -> int:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ran = 0
+        for p in todo_float:
+            report(run_float_point(spec, data, p, out, p.float_key in need_ckpt), False)
+            ran += 1
+            ready.extend(waiting.pop(p.float_key, []))
+        for p in ready:
+            report(run_quant_point(spec, data, p, out, settings.qat_epochs), False)
+            ran += 1
+        return ran
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_pool(spec, data, settings, out, workers, todo_float, waiting, ready, need_ckpt, report) -> int:
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                               initargs=(spec, data))
+    pending: dict[Future, SweepPoint] = {}
+    ran = 0
+    try:
+        for p in todo_float:
+            pending[pool.submit(_float_task, p, str(out), p.float_key in need_ckpt)] = p
+        for p in ready:
+            pending[pool.submit(_quant_task, p, str(out), settings.qat_epochs)] = p
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                p = pending.pop(f)
+                result = f.result()
+                ran += 1
+                report(result, False)
+                if result["kind"] == "float":
+                    for q in waiting.pop(p.float_key, []):
+                        pending[pool.submit(_quant_task, q, str(out), settings.qat_epochs)] = q
+    except BaseException:  # Ctrl-C or a failed run: stop our own workers now; finished runs stay on disk
+        procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+        for proc in procs:
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return ran
+
+
+# -- summary -------------------------------------------------------------------------------------------
+
+def _result_of(out: Path, p: SweepPoint) -> dict:
+    path = out / ("runs" if p.quantized else "float") / f"{p.key}.json"
+    result = _read(path)
+    if result is None:
+        raise ConfigError(f"sweep result missing: {path}; rerun the sweep to finish it")
+    return result
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "float"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def bits_text(row: dict, var: str) -> str:
+    """A bit width for tables: ``float`` when the point is not quantized at all, ``model`` when only the
+    other width is set (this one keeps the model's configured width)."""
+    v = row[var]
+    if v is not None:
+        return str(v)
+    return "float" if row["weight_bits"] is None and row["act_bits"] is None else "model"
+
+
+def value_text(row: dict, var: str) -> str:
+    return bits_text(row, var) if var in ("weight_bits", "act_bits") else _fmt(row[var])
+
+
+def summarize(out: Path, spec: ModelSpec, settings: SweepSettings, points: list[SweepPoint], ran: int = 0,
+              skipped: int = 0, seconds: float = 0.0) -> SweepResult:
+    """Group the runs of ``points`` by grid point; write runs.csv, results.md/.csv and the plots."""
+    runs = [_result_of(out, p) for p in points]
+    groups: dict[tuple, list[dict]] = {}
+    for p, r in zip(points, runs, strict=True):
+        groups.setdefault(p.config, []).append(r)
+    rows = []
+    for cfg, rs in groups.items():
+        acc = np.array([r["metric"] for r in rs])
+        row = dict(zip(VARIABLES, cfg, strict=True))
+        row.update(n=len(rs), val_acc_mean=float(acc.mean()), val_acc_std=float(acc.std(ddof=1)) if len(rs) > 1
+                   else 0.0, val_acc_min=float(acc.min()), val_acc_max=float(acc.max()),
+                   float_val_acc_mean=float(np.mean([r.get("float_val_acc", r["metric"]) for r in rs])),
+                   seconds_mean=float(np.mean([r["seconds"] for r in rs])))
+        rows.append(row)
+    best = max(range(len(rows)), key=lambda i: rows[i]["val_acc_mean"])
+    for i, row in enumerate(rows):
+        row["best"] = i == best
+    _write_tables(out, spec, settings, points, runs, rows)
+    _write_plots(out, spec, settings, rows, rows[best])
+    return SweepResult(out, tuple(runs), tuple(rows), seconds, ran, skipped)
+
+
+def metric_label(settings: SweepSettings) -> str:
+    quant = any(b is not None for b in settings.grid.weight_bits + settings.grid.act_bits)
+    return "val accuracy (float: last epoch; quantized: integer ref.)" if quant else "val accuracy (last epoch)"
+
+
+def _write_tables(out: Path, spec, settings, points, runs, rows) -> None:
+    with open(out / "runs.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*VARIABLES, "seed", "val_acc", "best_val_acc", "float_val_acc", "seconds", "key"])
+        for p, r in zip(points, runs, strict=True):
+            row = dict(zip(VARIABLES, p.config, strict=True))
+            w.writerow([*(value_text(row, v) for v in VARIABLES), p.seed, r["metric"], r.get("best_val_acc", ""),
+                        r.get("float_val_acc", ""), f"{r['seconds']:.2f}", p.key])
+    cols = [*VARIABLES, "n", "val_acc_mean", "val_acc_std", "val_acc_min", "val_acc_max", "float_val_acc_mean",
+            "seconds_mean", "best"]
+    with open(out / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        w.writerows([{k: value_text(row, k) if k in VARIABLES else v for k, v in row.items()} for row in rows])
+    quant = any(r["weight_bits"] is not None or r["act_bits"] is not None for r in rows)
+    head = [LABELS[v] for v in VARIABLES] + ["runs", "val acc (mean)", "spread (std)", "min", "max"]
+    head += ["float val acc", "drop"] if quant else []
+    head += ["s / run"]
+    lines = [f"# Sweep: {spec.name}", "",
+             f"Metric: {metric_label(settings)}, mean and sample standard deviation over "
+             f"{settings.grid.repeats} seed(s) from {settings.seed}. Best marked **bold**.", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [value_text(r, v) for v in VARIABLES] + [str(r["n"]), f"{r['val_acc_mean']:.4f}",
+                                                   f"{r['val_acc_std']:.4f}", f"{r['val_acc_min']:.4f}",
+                                                   f"{r['val_acc_max']:.4f}"]
+        if quant:
+            cells += [f"{r['float_val_acc_mean']:.4f}", f"{r['float_val_acc_mean'] - r['val_acc_mean']:+.4f}"]
+        cells.append(f"{r['seconds_mean']:.1f}")
+        if r["best"]:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def _write_plots(out: Path, spec, settings, rows, best: dict) -> None:
+    from flow.plots import plot_metric_vs
+
+    for var in settings.grid.swept():
+        others = [v for v in VARIABLES if v != var]
+        line = sorted((r for r in rows if all(r[o] == best[o] for o in others) and r[var] is not None),
+                      key=lambda r: r[var])
+        if not line:
+            continue
+        quant = any(b is not None for b in settings.grid.weight_bits + settings.grid.act_bits)
+        shown = [o for o in others if quant or o not in ("weight_bits", "act_bits")]
+        fixed = ", ".join(f"{LABELS[o]} {value_text(best, o)}" for o in shown)
+        title = f"{spec.name}, mean ± std over {settings.grid.repeats} seed(s)\n" + textwrap.fill(fixed, 64)
+        unset = next((r for r in rows if r[var] is None and all(r[o] == best[o] for o in others)), None)
+        if unset is not None:
+            title += f"; {value_text(unset, var)} {unset['val_acc_mean']:.4f}"
+        plot_metric_vs([r[var] for r in line], [r["val_acc_mean"] for r in line], [r["val_acc_std"] for r in line],
+                       LABELS[var], metric_label(settings), out / f"acc_vs_{var}.png", title=title,
+                       log_x=var in ("lr", "batch_size") and line[-1][var] / line[0][var] >= 8)
