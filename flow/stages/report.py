@@ -7,6 +7,7 @@ The logic lives in :mod:`flow.report`.
 
 from __future__ import annotations
 
+from flow.errors import MismatchError
 from flow.pipeline import tool_versions
 from flow.report import collect, model_info, settings_of, target_info, write_report
 
@@ -19,7 +20,9 @@ def run(ctx) -> dict:
     write_report(report, out, ctx.root, copy_to=ctx.root)
     errors = [f.message for f in report.errors]
     if errors:
-        ctx.console.print(f"[bold red]design review: {report.verdict.upper()}[/]: " + "; ".join(errors))
+        # The report is written first so the reviewer can see why; then the build fails.
+        raise MismatchError(f"design review {report.verdict.upper()}: {'; '.join(errors)} "
+                            f"(see {ctx.root / 'report.html'})")
     return {
         "verdict": report.verdict,
         "errors": errors,

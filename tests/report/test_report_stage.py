@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from report_fakes import SUBSET, FakeBuild
 
+from flow.errors import MismatchError
 from flow.report import FAIL, INCOMPLETE, PASS, collect, from_dict, to_dict
 from flow.report.collect import parse_type
 from flow.stages.report import run
@@ -23,6 +24,15 @@ def _run(build: FakeBuild) -> tuple[dict, dict, str, str]:
     root = build.root
     data = json.loads((root / "report.json").read_text())
     return results, data, (root / "report.md").read_text(), (root / "report.html").read_text()
+
+
+def _run_failing(build: FakeBuild, words: str) -> tuple[dict, str, str]:
+    """A failing review still writes the report, then fails the build with the reason."""
+    with pytest.raises(MismatchError, match=words):
+        run(build.context())
+    root = build.root
+    data = json.loads((root / "report.json").read_text())
+    return data, (root / "report.md").read_text(), (root / "report.html").read_text()
 
 
 def test_full_build_passes(fake_build):
@@ -85,9 +95,8 @@ def test_plots_and_markdown_links(fake_build):
 def test_mismatches_are_flagged(fake_build):
     b = fake_build.all()
     b.sim(mismatches=3)
-    results, data, md, html = _run(b)
-    assert results["verdict"] == FAIL
-    assert any("RTL simulation vs integer reference: 3 of 150 vectors MISMATCH" in e for e in results["errors"])
+    data, md, html = _run_failing(b, "RTL simulation vs integer reference: 3 of 150 vectors MISMATCH")
+    assert data["verdict"] == FAIL
     assert "**ERROR: RTL simulation vs integer reference: 3 of 150 vectors MISMATCH**" in md
     assert "❌ FAIL" in md
     assert 'class="verdict fail"' in html and "MISMATCH" in html
@@ -104,10 +113,9 @@ def test_mismatch_list_counts(fake_build):
 def test_different_accuracy_is_flagged(fake_build):
     b = fake_build.all()
     b.hls4ml(accuracy=b.sub_acc + 1 / SUBSET)  # no mismatch recorded, but the accuracy differs: still an error
-    results, data, md, _ = _run(b)
-    assert results["verdict"] == FAIL
+    data, md, _ = _run_failing(b, "hls4ml C-sim accuracy .* differs")
+    assert data["verdict"] == FAIL
     assert "DIFFERENT" in md
-    assert any("hls4ml C-sim accuracy" in e and "differs" in e for e in results["errors"])
     assert data["accuracies"][2]["identical"] is False
 
 

@@ -1,0 +1,97 @@
+"""Whole-build wall time from a trained checkpoint, and bit-exact verification speed, in one run.
+
+    python bench/bench_build.py [--model jsc-medium] [--target xcu250] [--checkpoint CKPT] [--vectors N]
+
+1. Trains a checkpoint first when none is given (not timed: the figure is "from a trained checkpoint").
+2. Times ``flow build MODEL --checkpoint CKPT`` into a fresh folder, stage by stage.
+3. Prints, as ratios against peers measured in this same run:
+
+   * RTL verification (cocotb + Verilator, vectors/s) against the PyTorch integer reference (vectors/s)
+     and against hls4ml's C simulation (vectors/s) on the same vectors;
+   * the whole build's wall time against hls4ml alone (convert + write + compile its C-sim, then
+     simulate the same vectors): what a user spends today just to get an hls4ml C-sim, without RTL,
+     a bit-exact check, synthesis or a report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flow.ir import QuantGraph  # noqa: E402
+from flow.pipeline import BuildOptions, build_root, run_build  # noqa: E402
+from flow.reference import forward  # noqa: E402
+from flow.targets import get_target  # noqa: E402
+from flow.zoo import get_model  # noqa: E402
+
+
+def reference_rate(graph: QuantGraph, codes: np.ndarray, repeats: int = 3) -> float:
+    """Vectors per second of the integer reference (best of ``repeats``)."""
+    x = torch.from_numpy(codes)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        forward(graph, x)
+        best = min(best, time.perf_counter() - t0)
+    return len(codes) / best
+
+
+def row(name: str, value: str, ratio: str = "") -> None:
+    print(f"  {name:<52} {value:>16}  {ratio}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="jsc-medium")
+    ap.add_argument("--target", default="xcu250")
+    ap.add_argument("--checkpoint", type=Path)
+    ap.add_argument("--vectors", type=int, default=None, help="test vectors checked (default: all)")
+    args = ap.parse_args()
+    spec, target = get_model(args.model), get_target(args.target)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = args.checkpoint
+        if ckpt is None:
+            print(f"training a {spec.name} checkpoint first (not timed) ...")
+            run_build(spec, target, BuildOptions(until="train"), Path(tmp) / "ckpt")
+            ckpt = build_root(Path(tmp) / "ckpt", spec, target) / "02_train" / "float_model.pt"
+        out = Path(tmp) / "build"
+        t0 = time.perf_counter()
+        outcomes = run_build(spec, target, BuildOptions(checkpoint=ckpt, vectors=args.vectors), out)
+        wall = time.perf_counter() - t0
+        root = build_root(out, spec, target)
+        graph = QuantGraph.load(root / "03_quantize" / "quant_graph.json")
+        codes = np.load(root / "04_reference" / "test_codes.npy")[: args.vectors]
+
+    results = {o.stage: o.results for o in outcomes}
+    seconds = {o.stage: o.seconds for o in outcomes}
+    sim, hls = results.get("sim", {}), results.get("hls4ml", {})
+    ref_rate = reference_rate(graph, codes)
+    rtl_rate = sim.get("vectors_per_s")
+    csim_rate = hls.get("csim_vectors_per_s")
+    hls_alone = seconds.get("hls4ml", float("nan"))
+
+    print(f"\n{spec.name} -> {target.name}: {len(codes):,} test vectors, build from a checkpoint\n")
+    print("  stage times:", ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
+    row("whole build, wall time", f"{wall:.1f} s", f"{wall / hls_alone:.1f}x hls4ml alone ({hls_alone:.1f} s)")
+    row("integer reference (PyTorch int64), vectors/s", f"{ref_rate:,.0f}", "1.00 (peer)")
+    if csim_rate:
+        row("hls4ml C-sim, vectors/s", f"{csim_rate:,.0f}", f"{csim_rate / ref_rate:.3f}x reference")
+    if rtl_rate:
+        extra = f", {rtl_rate / csim_rate:.1f}x hls4ml C-sim" if csim_rate else ""
+        row("RTL verified in cocotb + Verilator, vectors/s", f"{rtl_rate:,.0f}",
+            f"{rtl_rate / ref_rate:.3f}x reference{extra}")
+    print(f"\n  mismatches: hls4ml {hls.get('mismatches')}, RTL {sim.get('mismatches')}; "
+          f"latency {sim.get('latency_cycles')} cycles, II {sim.get('ii')}")
+
+
+if __name__ == "__main__":
+    main()

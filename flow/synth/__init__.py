@@ -1,0 +1,5 @@
+"""Resource and latency estimates of the generated RTL with Yosys (``synth_xilinx``)."""
+
+from flow.synth.yosys import LayerSynth, SynthResult, parse_ltp, parse_stat, synthesize
+
+__all__ = ["LayerSynth", "SynthResult", "parse_ltp", "parse_stat", "synthesize"]
