@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flow.cli.data import app as data_app
 from flow.cli.report import report
 from flow.cli.studies import register as register_studies
 from flow.errors import ConfigError
@@ -21,6 +22,7 @@ app = typer.Typer(help="flow: jet-tagger networks to bit-exact FPGA cores on ope
 console = Console()
 app.command()(report)
 register_studies(app)
+app.add_typer(data_app, name="data", help="Datasets: load, generate (Pythia 8 + FastJet), describe.")
 
 
 @app.command()
