@@ -7,8 +7,8 @@
 * peer: a textbook PyTorch loop measured here in the same run -- ``DataLoader(TensorDataset, batch_size=256,
   shuffle=True)``, Adam, cross-entropy -- on the same model, data and threads.
 * flow: :func:`flow.train.fit` (what ``flow train``, ``flow sweep`` and ``flow build`` use).
-* flow + fused Adam (proposed): the same ``fit()`` with ``torch.optim.Adam(..., fused=True)`` -- the
-  optimizer step is about a third of a step on these tiny tensors, and the fused kernel halves it.
+  ``fit()`` uses fused Adam: the optimizer step is about a third of a step on these tiny tensors, and the
+  fused kernel halves it.
 
 Samples/s counts training samples per second of the training loop (the median over epochs after a warm-up
 epoch); "with val" also charges the per-epoch validation pass. Data: the built-in dataset's training split
@@ -18,7 +18,6 @@ when it has at least 50,000 jets, else 70,000 synthetic jets (speed does not dep
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
@@ -31,7 +30,6 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import flow.train  # noqa: E402
 from flow.model import build_float_model  # noqa: E402
 from flow.studies.data import StudyData, load_study_data, synthetic_data  # noqa: E402
 from flow.train import Arrays, fit  # noqa: E402
@@ -53,23 +51,6 @@ def bench_data(path: Path | None) -> tuple[StudyData, str]:
         note = f"built-in data unavailable ({e})"
     d = synthetic_data(116_667, seed=0)  # 70,000 training jets, like the default data's split
     return d, f"{note}; using {len(d.train):,} synthetic training jets"
-
-
-@contextlib.contextmanager
-def fused_adam():
-    """``flow.train.make_optimizer`` returning fused Adam/AdamW for the duration (restored after)."""
-    original = flow.train.make_optimizer
-
-    def make(name, params, lr, weight_decay):
-        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}.get(name.lower())
-        return cls(params, lr=lr, weight_decay=weight_decay, fused=True) if cls else original(
-            name, params, lr, weight_decay)
-
-    flow.train.make_optimizer = make
-    try:
-        yield
-    finally:
-        flow.train.make_optimizer = original
 
 
 def flow_fit(spec, train: Arrays, val: Arrays, batch: int, epochs: int) -> tuple[float, float]:
@@ -132,13 +113,10 @@ def main(argv: list[str] | None = None) -> None:
         peer = plain_loop(spec, train, 256, args.epochs)
         print(f"| peer: DataLoader + Adam | 256 | {t} | {peer:,.0f} | - | {peer / MASE_SAMPLES_PER_S:.1f} | 1.0 |",
               flush=True)
-        for label, ctx in (("flow fit()", contextlib.nullcontext), ("flow fit() + fused Adam (proposed)",
-                                                                       fused_adam)):
-            for b in batches:
-                with ctx():
-                    loop, wall = flow_fit(spec, train, val, b, args.epochs)
-                print(f"| {label} | {b} | {t} | {loop:,.0f} | {wall:,.0f} | {loop / MASE_SAMPLES_PER_S:.1f} | "
-                      f"{loop / peer:.2f} |", flush=True)
+        for b in batches:
+            loop, wall = flow_fit(spec, train, val, b, args.epochs)
+            print(f"| flow fit() | {b} | {t} | {loop:,.0f} | {wall:,.0f} | {loop / MASE_SAMPLES_PER_S:.1f} | "
+                  f"{loop / peer:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
