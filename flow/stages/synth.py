@@ -1,8 +1,9 @@
 """Stage 09: Yosys ``synth_xilinx`` of the generated RTL: resources, utilization, latency, depth.
 
 Each layer module is synthesized on its own in parallel and the counts are summed (see
-:mod:`flow.synth.yosys` for exactly what each figure means). Writes ``synth.json`` and the Yosys
-logs under ``yosys/``.
+:mod:`flow.synth.yosys` for exactly what each figure means). Results are cached per layer by a
+hash of the Verilog, the script and the Yosys version (``$FLOW_SYNTH_CACHE``), so unchanged RTL
+is not synthesized again. Writes ``synth.json`` and the Yosys logs under ``yosys/``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,13 @@ can measure it), in parallel Yosys processes, and the per-layer counts are summe
 only wires layers together, so the sum equals a hierarchical synthesis of the whole design;
 what is lost is optimization across layer boundaries (none is expected: every layer output is
 used). Identical ReLU instances (same parameters) are synthesized once and counted per instance.
-``-noiopad``: out-of-context figures, no I/O buffers (as hls4ml/Vivado OOC reports).
+``-noiopad``: out-of-context figures, no I/O buffers (as hls4ml/Vivado OOC reports);
+``-noclkbuf``: no BUFG per run (a real design has one clock buffer at the top, not one per layer).
+
+Every run is cached by a hash of its script, the text of every Verilog file it reads and the
+Yosys version (``$FLOW_SYNTH_CACHE``, default ``~/.cache/flow/yosys``; ``off`` disables it), so
+synthesizing unchanged RTL again (another output folder, another part of the same family, a
+rebuild) takes no Yosys time; a layer whose weights changed is synthesized again on its own.
 
 What the numbers are (no open tool gives a trustworthy Fmax):
 
@@ -14,13 +20,15 @@ What the numbers are (no open tool gives a trustworthy Fmax):
   ``bram`` = BRAM36 equivalents (a RAMB18 counts 0.5).
 * ``latency_cycles`` comes from the RTL generator (sum of layer latencies), ``latency_ns`` is
   that times the target clock period: a requirement on timing closure, not a measured delay.
-* ``depth`` per layer is Yosys ``ltp -noff`` on the flattened layer: the number of cells
-  (LUT, CARRY, MUXF, DSP) on the longest register-to-register (or port-to-register) path, a proxy
-  for the logic levels of that pipeline stage.
+* ``depth`` per layer is Yosys ``ltp -noff`` on the flattened layer with the flip-flops (FD*)
+  left out of the selection: the number of cells (LUT, CARRY, MUXF, DSP) on the longest
+  register-to-register (or port-to-register/register-to-port) path, a proxy for the logic levels
+  of the worst pipeline stage.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -50,7 +58,9 @@ _MUXF = re.compile(r"^MUXF[789]$")
 # requantizers inlined) so that ltp sees whole stages; -nowidelut: LUT6-only mapping, which on
 # Yosys 0.23 is about 1.5x faster and maps these adder trees into about a third fewer LUTs than
 # the default wide-LUT (LUT+MUXF7/8/9) mapping.
-SYNTH_OPTIONS = " -noiopad -flatten -nowidelut"
+# -noclkbuf: no BUFG in each per-layer run (summed, they would be counted once per layer).
+SYNTH_OPTIONS = " -noiopad -noclkbuf -flatten -nowidelut"
+CACHE_VERSION = "1"  # bump to invalidate cached results when the recipe or the parsing changes
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class LayerSynth:
     depth: int | None
     seconds: float
     instances: int = 1
+    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,9 +112,10 @@ class SynthResult:
             "latency_ns": self.latency_ns, "depth": self.depth, "seconds": round(self.seconds, 1),
             "options": self.options, "cells": self.cells,
             "layers": [{"layer": s.layer, "module": s.module, "instances": s.instances, "depth": s.depth,
-                        "seconds": round(s.seconds, 1), **_summary(s.cells)} for s in self.layers],
+                        "seconds": round(s.seconds, 1), "cached": s.cached, **_summary(s.cells)}
+                       for s in self.layers],
             "depth_note": "cells (LUT/CARRY/MUXF/DSP) on the longest path between registers, per layer "
-                          "(yosys ltp -noff); not a timing analysis",
+                          "(yosys ltp -noff without the FD* cells); not a timing analysis",
         }
 
 
@@ -206,15 +218,50 @@ def _script(job: _Job, family: str, dsp: bool, stat_file: str) -> str:
     return (f"{reads}\n{chparams}hierarchy -check -top {job.module}\n"
             f"synth_xilinx -family {family}{opts} -top {job.module}\n"
             f"tee -q -o {stat_file} stat -json\n"
-            "ltp -noff\n")
+            # ltp -noff does not know the mapped FD* cells as flip-flops and would measure a path
+            # through every pipeline stage; leaving them out of the selection cuts it at registers.
+            "ltp -noff t:FD* %n\n")
 
 
-def _run_job(job: _Job, family: str, dsp: bool, src_dir: Path, work: Path, argv: tuple[str, ...]) -> LayerSynth:
+def cache_root() -> Path | None:
+    """Folder of cached Yosys results: ``$FLOW_SYNTH_CACHE`` (``off``/``0``: no cache), else ``~/.cache/flow/yosys``."""
+    env = os.environ.get("FLOW_SYNTH_CACHE")
+    if env is not None and env.strip().lower() in ("", "0", "off", "no", "none"):
+        return None
+    return Path(env) if env else Path.home() / ".cache" / "flow" / "yosys"
+
+
+def _cache_key(job: _Job, family: str, dsp: bool, src_dir: Path, yosys_id: str) -> str:
+    h = hashlib.sha256()
+    for part in (CACHE_VERSION, yosys_id, job.module, _script(job, family, dsp, "STAT")):
+        h.update(part.encode() + b"\0")
+    for rel in job.sources:
+        h.update(rel.encode() + b"\0" + (src_dir / rel).read_bytes() + b"\0")
+    return h.hexdigest()[:24]
+
+
+def _run_job(job: _Job, family: str, dsp: bool, src_dir: Path, work: Path, argv: tuple[str, ...],
+             yosys_id: str = "", cache: Path | None = None) -> LayerSynth:
     tag = re.sub(r"\W", "_", job.layer)[:60]
     stat_file = work / f"{tag}.stat.json"
     script = work / f"{tag}.ys"
     log = work / f"{tag}.log"
     script.write_text(_script(job, family, dsp, str(stat_file)))
+    entry = None
+    if cache is not None:
+        key = _cache_key(job, family, dsp, src_dir, yosys_id)
+        entry = cache / f"{job.module[:40]}-{key}.json"
+        try:
+            hit = json.loads(entry.read_text())
+            cells = {str(k): int(v) for k, v in hit["cells"].items()}
+            depth = hit["depth"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        else:
+            log_file = entry.with_suffix(".log")
+            log.write_text(f"(cached result {entry.name}, first synthesized in {hit.get('seconds', 0):.1f} s)\n"
+                           + (log_file.read_text(errors="replace") if log_file.is_file() else ""))
+            return LayerSynth(job.layer, job.module, cells, depth, 0.0, job.instances, cached=True)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run([*argv, "-q", "-l", str(log), "-s", str(script)], cwd=src_dir,
@@ -227,16 +274,34 @@ def _run_job(job: _Job, family: str, dsp: bool, src_dir: Path, work: Path, argv:
         tail = "\n".join((log_text or proc.stdout + proc.stderr).splitlines()[-20:])
         raise ToolError(f"yosys failed on layer {job.layer} (exit {proc.returncode}); see {log}:\n{tail}")
     cells = parse_stat(stat_file.read_text(), job.module)
-    return LayerSynth(job.layer, job.module, cells, parse_ltp(log_text), seconds, job.instances)
+    depth = parse_ltp(log_text)
+    if entry is not None:
+        _store(entry, {"module": job.module, "cells": cells, "depth": depth, "seconds": round(seconds, 2)}, log_text)
+    return LayerSynth(job.layer, job.module, cells, depth, seconds, job.instances)
+
+
+def _store(entry: Path, record: dict, log_text: str) -> None:
+    """Write a cache entry atomically (log first, then the JSON that marks the entry complete)."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        for path, text in ((entry.with_suffix(".log"), log_text), (entry, json.dumps(record, sort_keys=True))):
+            fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+    except OSError:  # a read-only or full cache only costs speed
+        pass
 
 
 def synthesize(design: RtlDesign, target: Target, *, rtl_dir: str | Path | None = None, dsp: bool = True,
-               jobs: int | None = None, work_dir: str | Path | None = None, progress=None) -> SynthResult:
+               jobs: int | None = None, work_dir: str | Path | None = None, progress=None,
+               cache: bool = True) -> SynthResult:
     """Run Yosys ``synth_xilinx -family <target.yosys_family>`` per layer and sum the results.
 
     ``rtl_dir`` reads the Verilog from disk (default: the text in ``design.files``); ``dsp=False``
     maps multipliers to LUTs/carry chains (``-nodsp``); ``jobs`` parallel Yosys processes (default:
-    CPU count); ``progress`` is called once per finished layer job.
+    CPU count); ``progress`` is called once per finished layer job; ``cache=False`` ignores the
+    result cache (see :func:`cache_root`).
     """
     yosys = find_yosys()
     tmp = None
@@ -255,9 +320,11 @@ def synthesize(design: RtlDesign, target: Target, *, rtl_dir: str | Path | None 
         job_list = _jobs(design)
         t0 = time.perf_counter()
         n_workers = max(1, min(jobs or os.cpu_count() or 1, len(job_list)))
+        cache_dir = cache_root() if cache else None
+        yosys_id = f"{yosys.version} {yosys.source}"
         with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            futures = [pool.submit(_run_job, j, target.yosys_family, dsp, src_dir, work, yosys.argv)
-                       for j in job_list]
+            futures = [pool.submit(_run_job, j, target.yosys_family, dsp, src_dir, work, yosys.argv, yosys_id,
+                                   cache_dir) for j in job_list]
             results = []
             for fut in futures:
                 results.append(fut.result())
@@ -288,7 +355,8 @@ def synthesize(design: RtlDesign, target: Target, *, rtl_dir: str | Path | None 
         seconds=seconds, options={"dsp": dsp, "script": f"synth_xilinx -family {target.yosys_family}"
                                                           f"{SYNTH_OPTIONS}{'' if dsp else ' -nodsp'}",
                                    "hierarchy": "one Yosys run per distinct layer module, summed",
-                                   "jobs": n_workers},
+                                   "jobs": n_workers, "cached": sum(r.cached for r in results),
+                                   "yosys_seconds_total": round(sum(r.seconds for r in results), 1)},
         layers=tuple(results),
     )
 

