@@ -277,7 +277,8 @@ def run_stage(ctx: BuildContext, stage: Stage, upstream: dict[str, str]) -> tupl
 
 
 def build_root(out: Path, model: ModelSpec, target: Target) -> Path:
-    return Path(out) / model.name / target.name
+    """``OUT/<model>/<target>``, absolute: tools such as cocotb run in other working folders."""
+    return Path(out).resolve() / model.name / target.name
 
 
 def run_build(model: ModelSpec, target: Target, options: BuildOptions, out: Path = Path("build"),

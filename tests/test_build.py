@@ -33,9 +33,10 @@ def _checks(results: dict) -> None:
 
 @pytest.mark.parametrize("model", ["jsc-tiny", "jsc-small"])
 def test_full_build(model, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["flow", "build", model, "--target", "xcu250", "--out", str(tmp_path)])
+    monkeypatch.chdir(tmp_path)  # the default, relative --out (build/) as a user runs it
+    monkeypatch.setattr(sys, "argv", ["flow", "build", model, "--target", "xcu250"])
     main()  # exits only on error
-    root = tmp_path / model / "xcu250"
+    root = tmp_path / "build" / model / "xcu250"
     results = {json.loads(p.read_text())["stage"]: json.loads(p.read_text())["results"]
                for p in root.glob("*/manifest.json")}
     _checks(results)
