@@ -44,4 +44,6 @@ def run(ctx) -> dict:
         lint = f"not run: {exc}"
     lines = sum(text.count("\n") for text in design.files.values())
     return {"top": design.top, "files": sorted(design.files), "lines": lines, "lint": lint,
-            "latency_cycles": design.latency, "ii": 1, "layers": record["layers"]}
+            "latency_cycles": design.latency, "ii": 1, "layers": record["layers"],
+            "headline": f"{len(design.files)} files, {lines:,} lines, top {design.top}; lint {lint}; "
+                        f"pipeline {design.latency} cycles, II 1"}

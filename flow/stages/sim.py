@@ -49,4 +49,6 @@ def run(ctx) -> dict:
     record.update({"build_seconds": round(build.seconds, 2), "build_cached": build.cached,
                    "accuracy": accuracy, "top": design.top, "vectors_total": int(len(codes))})
     (out / "sim.json").write_text(json.dumps(record, indent=2) + "\n")
+    record["headline"] = (f"{record['vectors']:,} vectors, RTL == reference bit for bit; latency "
+                          f"{record['latency_cycles']} cycles, II {record['ii']}; accuracy {accuracy:.4f}")
     return record

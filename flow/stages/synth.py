@@ -26,4 +26,8 @@ def run(ctx) -> dict:
                             progress=advance)
     record = result.to_dict()
     (out / "synth.json").write_text(json.dumps(record, indent=2) + "\n")
+    util = record.get("utilization", {})
+    record["headline"] = (f"{record.get('tool')}: LUT {record.get('lut', 0):,} ({util.get('lut', 0):.2f} %), "
+                          f"FF {record.get('ff', 0):,}, DSP {record.get('dsp', 0):,} ({util.get('dsp', 0):.2f} %), "
+                          f"BRAM {record.get('bram', 0):g}; {record.get('latency_ns')} ns")
     return record
