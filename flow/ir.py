@@ -236,6 +236,19 @@ class QuantGraph:
         return graph_from_dict(json.loads(Path(path).read_text()))
 
 
+def precision_rows(graph: QuantGraph) -> list[dict]:
+    """One row per layer with every FixedType it uses (``describe()`` text), for reports."""
+    rows = [{"layer": "input", "kind": "input", "out": graph.input_type.describe()}]
+    for layer in graph.layers:
+        row = {"layer": layer.name, "kind": layer.kind, "in": layer.in_type.describe()}
+        for role in ("weight_type", "bias_type", "accum_type", "scale_type", "shift_type"):
+            if hasattr(layer, role):
+                row[role.removesuffix("_type")] = getattr(layer, role).describe()
+        row["out"] = layer.out_type.describe()
+        rows.append(row)
+    return rows
+
+
 _TYPE_FIELDS = {
     "dense": ("in_type", "weight_type", "bias_type", "accum_type", "out_type"),
     "relu": ("in_type", "out_type"),

@@ -8,24 +8,12 @@ from __future__ import annotations
 import torch
 
 from flow.data import CLASS_NAMES, FEATURE_NAMES
+from flow.ir import precision_rows
 from flow.model import load_float_model, read_checkpoint
 from flow.quantize import quantize_model
 from flow.stages.data import load_split
 from flow.train import Arrays
 from flow.training_log import write_history
-
-
-def precision_table(graph) -> list[dict]:
-    """One row per layer with every FixedType it uses, for reports."""
-    rows = [{"layer": "input", "kind": "input", "out": graph.input_type.describe()}]
-    for layer in graph.layers:
-        row = {"layer": layer.name, "kind": layer.kind, "in": layer.in_type.describe()}
-        for role in ("weight_type", "bias_type", "accum_type", "scale_type", "shift_type"):
-            if hasattr(layer, role):
-                row[role.removesuffix("_type")] = getattr(layer, role).describe()
-        row["out"] = layer.out_type.describe()
-        rows.append(row)
-    return rows
 
 
 def run(ctx) -> dict:
@@ -47,7 +35,7 @@ def run(ctx) -> dict:
     write_history(out, history)
     bits = {layer.name: layer.out_type.width for layer in q.graph.layers}
     return {
-        "precisions": precision_table(q.graph),
+        "precisions": precision_rows(q.graph),
         "qat_epochs": len(history),
         "best_qat_val_accuracy": max((h["val_acc"] for h in history), default=None),
         "params": q.graph.n_params,

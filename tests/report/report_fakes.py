@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from flow.ir import precision_rows
 from flow.pipeline import STAGES, BuildContext, BuildOptions, stage_index
 from flow.reference import classify, forward
 from flow.synthetic import random_codes, random_graph
@@ -21,19 +22,6 @@ from flow.zoo import get_model
 N = 400  # test vectors
 SUBSET = 150  # vectors checked by hls4ml C-sim and RTL sim
 CLASSES = ["g", "q", "W", "Z", "t"]
-
-
-def precision_table(graph) -> list[dict]:
-    """As ``flow.stages.quantize.precision_table`` writes them (that module needs the dataset package)."""
-    rows = [{"layer": "input", "kind": "input", "out": graph.input_type.describe()}]
-    for layer in graph.layers:
-        row = {"layer": layer.name, "kind": layer.kind, "in": layer.in_type.describe()}
-        for role in ("weight_type", "bias_type", "accum_type", "scale_type", "shift_type"):
-            if hasattr(layer, role):
-                row[role.removesuffix("_type")] = getattr(layer, role).describe()
-        row["out"] = layer.out_type.describe()
-        rows.append(row)
-    return rows
 
 
 def _history(phase: str, epochs: int) -> list[dict]:
@@ -86,7 +74,7 @@ class FakeBuild:
         (d / "history.json").write_text(json.dumps(_history("float", 5)))
 
     def quantize(self):
-        d = self.write("quantize", {"precisions": precision_table(self.graph), "qat_epochs": 3,
+        d = self.write("quantize", {"precisions": precision_rows(self.graph), "qat_epochs": 3,
                                     "best_qat_val_accuracy": 0.63, "params": self.graph.n_params,
                                     "headline": "3 layers"}, seconds=4.0,
                        tools={"python": "3.11.2", "flow": "0.1.0", "torch": "2.13.0"})
