@@ -22,6 +22,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
+import io
 import json
 import platform
 import sys
@@ -137,6 +138,17 @@ class BuildContext:
         """Results record of an earlier stage (from its manifest)."""
         m = read_manifest(self.dir(stage))
         return m.get("results", {}) if m else {}
+
+
+def stage_context(root: Path, model_name: str, *, vectors: int | None = None, target: str = "xcu250") -> BuildContext:
+    """A quiet context for running single stages outside a build (tests, notebooks): folders under
+    ``root``, a model known only by name, no progress bar, console output discarded."""
+    from types import SimpleNamespace
+
+    from flow.targets import get_target
+
+    return BuildContext(SimpleNamespace(name=model_name), get_target(target), BuildOptions(vectors=vectors),
+                        Path(root), Console(file=io.StringIO()))
 
 
 # -- hashing and manifests --------------------------------------------------------------------------

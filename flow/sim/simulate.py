@@ -11,7 +11,6 @@ or handshake mismatch raises :class:`MismatchError` naming the vector, the first
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from flow.sim.check import read_capture, valid_pattern
 from flow.sim.codec import pack_bytes
 from flow.sim.harness import harness_name, record_bytes, render_harness
 from flow.sim.tools import find_verilator
+from flow.workdir import work_folder
 
 TEST_MODULE = "flow.sim.cocotb_bench"
 
@@ -134,14 +134,7 @@ def simulate(graph: QuantGraph, codes: np.ndarray, *, expected: np.ndarray | Non
     design = design or build_design(graph)
     build = harness_build(design, files, cache_dir=Path(cache_dir) if cache_dir else None)
 
-    tmp = None
-    if work_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="flow_sim_")
-        work = Path(tmp.name)
-    else:
-        work = Path(work_dir)
-        work.mkdir(parents=True, exist_ok=True)
-    try:
+    with work_folder(work_dir, "flow_sim_") as work:
         t0 = time.perf_counter()
         flags = valid_pattern(len(codes), pattern, seed)
         stim = work / "stimulus.bin"
@@ -168,9 +161,6 @@ def simulate(graph: QuantGraph, codes: np.ndarray, *, expected: np.ndarray | Non
             build_seconds=build.seconds, run_seconds=run_seconds, mode=mode,
             simulator=f"verilator {find_verilator().version}",
             build_dir=str(build.build_dir), outputs=got)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
 
 
 def _raise_mismatch(graph: QuantGraph, design: RtlDesign, build: VerilatorBuild, codes: np.ndarray,

@@ -43,6 +43,7 @@ from flow.errors import ToolError
 from flow.rtl.generate import RtlDesign
 from flow.sim.tools import find_yosys
 from flow.targets import Target
+from flow.workdir import work_folder
 
 _LUT = re.compile(r"^LUT[1-6](_2)?$|^INV$")
 _LUTMEM = re.compile(r"^(SRL16E?|SRLC16E|SRLC32E|RAM\d+X\d+[SDQ]?|RAM\d+M\d*|RAM\d+X\d+[SD]P?)$")
@@ -304,14 +305,7 @@ def synthesize(design: RtlDesign, target: Target, *, rtl_dir: str | Path | None 
     result cache (see :func:`cache_root`).
     """
     yosys = find_yosys()
-    tmp = None
-    if work_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="flow_synth_")
-        work = Path(tmp.name)
-    else:
-        work = Path(work_dir)
-        work.mkdir(parents=True, exist_ok=True)
-    try:
+    with work_folder(work_dir, "flow_synth_") as work:
         src_dir = work / "src"
         src_dir.mkdir(exist_ok=True)
         for rel in [*design.sources]:
@@ -331,9 +325,6 @@ def synthesize(design: RtlDesign, target: Target, *, rtl_dir: str | Path | None 
                 if progress is not None:
                     progress()
         seconds = time.perf_counter() - t0
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
     order = {layer.name: i for i, layer in enumerate(design.layers)}
     results.sort(key=lambda r: order.get(r.layer.split(",")[0], 0))
     total: dict[str, int] = {}

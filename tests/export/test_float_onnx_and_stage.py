@@ -1,9 +1,7 @@
 """Float ONNX (onnxruntime vs PyTorch within tolerance) and the onnx stage end to end."""
 
-import contextlib
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import onnx
@@ -13,6 +11,7 @@ from torch import nn
 
 from flow.errors import MismatchError, ToolError
 from flow.export.float_onnx import check_float, export_float, onnx_predict
+from flow.pipeline import stage_context
 from flow.reference import encode_inputs, forward
 from flow.synthetic import random_graph
 
@@ -50,27 +49,11 @@ def test_export_failure_is_a_tool_error(tmp_path):
         export_float(nn.Sequential(nn.Linear(16, 4)), tmp_path / "bad.onnx", 3)  # wrong input width
 
 
-class FakeCtx:
-    def __init__(self, root: Path):
-        self.root = root
-        self.model = SimpleNamespace(name="m")
-        self.options = SimpleNamespace(vectors=None)
-
-    def dir(self, stage):
-        d = self.root / stage
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-
-    @contextlib.contextmanager
-    def progress(self, description, total):
-        yield lambda n=1: None
-
-
 @pytest.fixture
 def ctx(tmp_path, monkeypatch):
     import flow.stages.onnx as stage
 
-    c = FakeCtx(tmp_path)
+    c = stage_context(tmp_path, "m")
     g = random_graph((16, 32, 5), seed=3, scale_shift=True)
     g = type(g)(g.name, g.input_type, g.layers, g.class_names, g.feature_names,
                 np.linspace(-2, 2, 16), np.linspace(0.5, 3, 16))  # a real standardization

@@ -1,14 +1,12 @@
 """Vendor-tool handling (without the tools) and the hls4ml stage wired to the session project."""
 
-import contextlib
-from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from flow.errors import MismatchError, ToolError
 from flow.hls import vendor
+from flow.pipeline import stage_context
 from flow.targets import get_target
 
 CSYNTH = """<?xml version="1.0" encoding="UTF-8"?>
@@ -80,29 +78,11 @@ def test_testbench_files_are_exact(project, codes, ref):
     assert np.array_equal(got, codes[:5])
 
 
-class FakeCtx:
-    def __init__(self, root: Path, vectors=None):
-        self.root = root
-        self.model = SimpleNamespace(name="mixed-model")
-        self.target = get_target("xcu250")
-        self.options = SimpleNamespace(vectors=vectors)
-        self.console = SimpleNamespace(print=lambda *a, **k: None)
-
-    def dir(self, stage):
-        d = self.root / stage
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-
-    @contextlib.contextmanager
-    def progress(self, description, total):
-        yield lambda n=1: None
-
-
 @pytest.fixture
 def ctx(tmp_path, graph, codes, ref, project, monkeypatch):
     import flow.stages.hls4ml as stage
 
-    c = FakeCtx(tmp_path, vectors=5000)
+    c = stage_context(tmp_path, "mixed-model", vectors=5000)
     graph.save(c.dir("quantize") / "quant_graph.json")
     np.save(c.dir("reference") / "test_codes.npy", codes)
     np.save(c.dir("reference") / "ref_outputs.npy", ref)
