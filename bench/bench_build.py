@@ -29,11 +29,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flow.ir import QuantGraph  # noqa: E402
+from flow.config.targets import get_target  # noqa: E402
+from flow.config.zoo import get_model  # noqa: E402
+from flow.ir.graph import QuantGraph  # noqa: E402
+from flow.ir.reference import forward  # noqa: E402
 from flow.pipeline import BuildOptions, build_root, run_build  # noqa: E402
-from flow.reference import forward  # noqa: E402
-from flow.targets import get_target  # noqa: E402
-from flow.zoo import get_model  # noqa: E402
 
 
 def reference_rate(graph: QuantGraph, codes: np.ndarray, repeats: int = 3) -> float:
@@ -91,22 +91,32 @@ def main() -> None:
     for label, outs in runs.items():
         print(f"  stage times, {label}:", ", ".join(f"{o.stage} {o.seconds:.1f} s" for o in outs))
     for label, wall in walls.items():
-        row(f"whole build, wall time, {label}", f"{wall:.1f} s",
-            f"{wall / hls_alone:.1f}x hls4ml alone ({hls_alone:.1f} s)")
+        row(
+            f"whole build, wall time, {label}",
+            f"{wall:.1f} s",
+            f"{wall / hls_alone:.1f}x hls4ml alone ({hls_alone:.1f} s)",
+        )
     row("integer reference (PyTorch int64), vectors/s", f"{ref_rate:,.0f}", "1.00 (peer)")
     if csim_rate:
         row("hls4ml C-sim, vectors/s", f"{csim_rate:,.0f}", f"{csim_rate / ref_rate:.3f}x reference")
     if rtl_rate:
         extra = f", {rtl_rate / csim_rate:.1f}x hls4ml C-sim" if csim_rate else ""
-        row("RTL verified in cocotb + Verilator, vectors/s", f"{rtl_rate:,.0f}",
-            f"{rtl_rate / ref_rate:.3f}x reference{extra}")
+        row(
+            "RTL verified in cocotb + Verilator, vectors/s",
+            f"{rtl_rate:,.0f}",
+            f"{rtl_rate / ref_rate:.3f}x reference{extra}",
+        )
         inner = sim.get("sim_vectors_per_s")
         if inner:
             row("  of which inside the simulator, vectors/s", f"{inner:,.0f}", f"{inner / ref_rate:.3f}x reference")
-        print("  (on a test set this small the ~1 s cocotb start-up dominates the end-to-end rate; "
-              "bench_rtl.py measures the streaming rate on 200,000 vectors)")
-    print(f"\n  mismatches: hls4ml {hls.get('mismatches')}, RTL {sim.get('mismatches')}; "
-          f"latency {sim.get('latency_cycles')} cycles, II {sim.get('ii')}")
+        print(
+            "  (on a test set this small the ~1 s cocotb start-up dominates the end-to-end rate; "
+            "bench_rtl.py measures the streaming rate on 200,000 vectors)"
+        )
+    print(
+        f"\n  mismatches: hls4ml {hls.get('mismatches')}, RTL {sim.get('mismatches')}; "
+        f"latency {sim.get('latency_cycles')} cycles, II {sim.get('ii')}"
+    )
 
 
 if __name__ == "__main__":

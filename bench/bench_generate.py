@@ -49,22 +49,32 @@ def main() -> None:
     a = p.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) before the runs")
     rate, per_cpu, share = measure(a.jets, a.workers, a.seed)
-    print(f"flow ({a.workers} workers, {a.jets} jets): {rate:7.1f} jets/s   ({per_cpu:.1f} jets per worker-CPU-s; "
-          f"the workers got {share:.0%} of {a.workers} cores)")
+    print(
+        f"flow ({a.workers} workers, {a.jets} jets): {rate:7.1f} jets/s   ({per_cpu:.1f} jets per worker-CPU-s; "
+        f"the workers got {share:.0%} of {a.workers} cores)"
+    )
     single, single_cpu, single_share = measure(a.single_jets, 1, a.seed + 1)
-    print(f"peer (1 worker, {a.single_jets} jets):  {single:7.1f} jets/s   ({single_cpu:.1f} jets per CPU-s; "
-          f"it got {single_share:.0%} of a core)")
+    print(
+        f"peer (1 worker, {a.single_jets} jets):  {single:7.1f} jets/s   ({single_cpu:.1f} jets per CPU-s; "
+        f"it got {single_share:.0%} of a core)"
+    )
     facts = FACTS_JETS_PER_S_PER_CORE * a.workers
     print(f"ratio vs 1 worker (same run):         {rate / single:5.2f}x")
-    print(f"ratio vs facts sheet ({FACTS_JETS_PER_S_PER_CORE:.0f}/s/core x {a.workers} = {facts:.0f}/s): "
-          f"{rate / facts:5.2f}x  (per CPU-second: {per_cpu / FACTS_JETS_PER_S_PER_CORE:.2f}x)")
+    print(
+        f"ratio vs facts sheet ({FACTS_JETS_PER_S_PER_CORE:.0f}/s/core x {a.workers} = {facts:.0f}/s): "
+        f"{rate / facts:5.2f}x  (per CPU-second: {per_cpu / FACTS_JETS_PER_S_PER_CORE:.2f}x)"
+    )
     print(f"{a.workers} dedicated cores at the measured per-CPU rate: {per_cpu * a.workers:.0f} jets/s")
     verdict = "PASS" if rate >= BAR_JETS_PER_S else "BELOW"
-    print(f"bar {BAR_JETS_PER_S:.0f} jets/s on {a.workers} cores: {verdict} ({rate:.1f} jets/s); "
-          f"load average now {os.getloadavg()[0]:.2f}")
+    print(
+        f"bar {BAR_JETS_PER_S:.0f} jets/s on {a.workers} cores: {verdict} ({rate:.1f} jets/s); "
+        f"load average now {os.getloadavg()[0]:.2f}"
+    )
     if share < 0.9:
-        print(f"note: other processes took {1 - share:.0%} of the cores during the parallel run; "
-              "the wall-clock rates understate the generator")
+        print(
+            f"note: other processes took {1 - share:.0%} of the cores during the parallel run; "
+            "the wall-clock rates understate the generator"
+        )
 
 
 if __name__ == "__main__":

@@ -22,11 +22,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flow.fixed import FixedType  # noqa: E402
-from flow.reference import forward  # noqa: E402
+from flow.ir.fixed import FixedType  # noqa: E402
+from flow.ir.reference import forward  # noqa: E402
+from flow.ir.synthetic import random_codes, random_graph  # noqa: E402
 from flow.rtl import build_design  # noqa: E402
 from flow.sim.simulate import harness_build, simulate  # noqa: E402
-from flow.synthetic import random_codes, random_graph  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,13 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     sizes = tuple(int(s) for s in args.sizes.split("-"))
-    graph = random_graph(sizes, seed=0, weight_bits=args.weight_bits, name="bench",
-                         input_type=FixedType(args.input_bits, args.input_bits - 6, True, "RND", "SAT"))
+    graph = random_graph(
+        sizes,
+        seed=0,
+        weight_bits=args.weight_bits,
+        name="bench",
+        input_type=FixedType(args.input_bits, args.input_bits - 6, True, "RND", "SAT"),
+    )
     n_mult = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     codes = random_codes(graph, args.vectors, seed=1)
     design = build_design(graph)
-    print(f"network {args.sizes} ({n_mult} constant multipliers), inputs {graph.input_type.describe()}, "
-          f"latency {design.latency} cycles")
+    print(
+        f"network {args.sizes} ({n_mult} constant multipliers), inputs {graph.input_type.describe()}, "
+        f"latency {design.latency} cycles"
+    )
 
     cache = tempfile.TemporaryDirectory(prefix="flow_bench_cache_") if args.fresh else None
     cache_dir = Path(cache.name) if cache else None
@@ -61,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
 
     stream = simulate(graph, codes, expected=expected, design=design, cache_dir=cache_dir)
     peer_codes = codes[: args.peer_vectors]
-    drive = simulate(graph, peer_codes, expected=expected[: args.peer_vectors], design=design, mode="drive",
-                     cache_dir=cache_dir)
+    drive = simulate(
+        graph, peer_codes, expected=expected[: args.peer_vectors], design=design, mode="drive", cache_dir=cache_dir
+    )
     if cache:
         cache.cleanup()
 
@@ -75,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'what':52s} {'vectors':>9s} {'seconds':>9s} {'vectors/s':>11s}")
     for name, n, s in rows:
         print(f"{name:52s} {n:9d} {s:9.2f} {n / s:11,.0f}")
-    print(f"\nall {stream.vectors} streamed outputs equal the reference (mismatches {stream.mismatches}), "
-          f"latency {stream.latency_cycles} cycles, II {stream.ii}, {stream.gaps} gaps in valid-in")
+    print(
+        f"\nall {stream.vectors} streamed outputs equal the reference (mismatches {stream.mismatches}), "
+        f"latency {stream.latency_cycles} cycles, II {stream.ii}, {stream.gaps} gaps in valid-in"
+    )
     print(f"ratio streamed / per-cycle cocotb : {stream.vectors_per_s / drive.vectors_per_s:8.1f}x")
     print(f"ratio streamed / PyTorch reference: {stream.vectors_per_s / (len(codes) / ref_s):8.2f}x")
     return 0

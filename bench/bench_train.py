@@ -6,7 +6,7 @@
   (3084 steps of 256 jets in 33 s = 23,925 samples/s), the reference figure of the issue.
 * peer: a textbook PyTorch loop measured here in the same run -- ``DataLoader(TensorDataset, batch_size=256,
   shuffle=True)``, Adam, cross-entropy -- on the same model, data and threads.
-* flow: :func:`flow.train.fit` (what ``flow train``, ``flow sweep`` and ``flow build`` use).
+* flow: :func:`flow.train.fit.fit` (what ``flow train``, ``flow sweep`` and ``flow build`` use).
   ``fit()`` uses fused Adam: the optimizer step is about a third of a step on these tiny tensors, and the
   fused kernel halves it.
 
@@ -30,10 +30,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flow.model import build_float_model  # noqa: E402
+from flow.config.zoo import get_model  # noqa: E402
 from flow.studies.data import StudyData, load_study_data, synthetic_data  # noqa: E402
-from flow.train import Arrays, fit  # noqa: E402
-from flow.zoo import get_model  # noqa: E402
+from flow.train.fit import Arrays, fit  # noqa: E402
+from flow.train.model import build_float_model  # noqa: E402
 
 MASE_SAMPLES_PER_S = 3084 * 256 / 33  # 23,925
 
@@ -70,8 +70,9 @@ def plain_loop(spec, train: Arrays, batch: int, epochs: int) -> float:
     torch.manual_seed(0)
     model = build_float_model(spec)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(train.x, train.y), batch_size=batch,
-                                         shuffle=True, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(train.x, train.y), batch_size=batch, shuffle=True, drop_last=True
+    )
     rates = []
     for _ in range(epochs):
         model.train()
@@ -102,8 +103,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # one-time torch._dynamo import, outside timings
     threads = sorted({int(t) for t in args.threads.split(",")})
     batches = [int(b) for b in args.batch.split(",")]
-    print(f"# Training speed: {spec.name} ({spec.n_params:,} parameters), torch {torch.__version__}, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"# Training speed: {spec.name} ({spec.n_params:,} parameters), torch {torch.__version__}, "
+        f"{os.cpu_count()} cores"
+    )
     print(f"data: {note}; validation {len(val.y):,} jets; {args.epochs} epochs per measurement\n")
     print("| trainer | batch | threads | samples/s | with val | x MASE (24k) | x peer |")
     print("|---|---|---|---|---|---|---|")
@@ -111,12 +114,17 @@ def main(argv: list[str] | None = None) -> None:
     for t in threads:
         torch.set_num_threads(t)
         peer = plain_loop(spec, train, 256, args.epochs)
-        print(f"| peer: DataLoader + Adam | 256 | {t} | {peer:,.0f} | - | {peer / MASE_SAMPLES_PER_S:.1f} | 1.0 |",
-              flush=True)
+        print(
+            f"| peer: DataLoader + Adam | 256 | {t} | {peer:,.0f} | - | {peer / MASE_SAMPLES_PER_S:.1f} | 1.0 |",
+            flush=True,
+        )
         for b in batches:
             loop, wall = flow_fit(spec, train, val, b, args.epochs)
-            print(f"| flow fit() | {b} | {t} | {loop:,.0f} | {wall:,.0f} | {loop / MASE_SAMPLES_PER_S:.1f} | "
-                  f"{loop / peer:.2f} |", flush=True)
+            print(
+                f"| flow fit() | {b} | {t} | {loop:,.0f} | {wall:,.0f} | {loop / MASE_SAMPLES_PER_S:.1f} | "
+                f"{loop / peer:.2f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

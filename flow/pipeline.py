@@ -36,9 +36,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import flow
+from flow.config.targets import Target
+from flow.config.zoo import ModelSpec
 from flow.errors import UnknownNameError
-from flow.targets import Target
-from flow.zoo import ModelSpec
+from flow.sources import source_digest
 
 
 @dataclass(frozen=True)
@@ -63,37 +64,68 @@ class Stage:
     needs: tuple[str, ...] = ()  # earlier stages whose outputs it reads
     tools: tuple[str, ...] = ()  # Python distributions whose versions go into the manifest
     summary: str = ""
-    code: tuple[str, ...] = ()  # modules, packages or repo folders whose source also goes into the input hash
+
+    @property
+    def module_name(self) -> str:
+        return f"flow.stages.{self.module}"
 
     def function(self) -> Callable[[BuildContext], dict]:
-        return importlib.import_module(f"flow.stages.{self.module}").run
+        return importlib.import_module(self.module_name).run
 
-
-_SEMANTICS = ("flow.fixed", "flow.ir", "flow.reference")
 
 STAGES: tuple[Stage, ...] = (
-    Stage("data", "data", ("data",), (), ("numpy", "pandas", "pyarrow"), "load the dataset, split it by seed",
-          ("flow.data",)),
-    Stage("train", "train", ("model", "train"), ("data",), ("torch",), "float training (or a given checkpoint)",
-          ("flow.train", "flow.model")),
-    Stage("quantize", "quantize", ("model", "quant", "train"), ("data", "train"), ("torch",),
-          "fold BatchNorm, assign fixed-point types, quantization-aware fine-tuning",
-          ("flow.qat", "flow.quantize", "flow.passes", "flow.quant_config", "flow.train", *_SEMANTICS)),
-    Stage("reference", "reference", (), ("data", "quantize"), ("torch",),
-          "integer reference on the test set; exact check of the QAT model", ("flow.qat", *_SEMANTICS)),
-    Stage("onnx", "onnx", (), ("data", "train", "quantize", "reference"), ("onnx", "onnxruntime", "qonnx"),
-          "ONNX (float) and QONNX export, both checked", ("flow.export", *_SEMANTICS)),
-    Stage("hls4ml", "hls4ml", ("target", "vectors"), ("quantize", "reference"), ("hls4ml",),
-          "hls4ml project and bit-exact C simulation", ("flow.hls", *_SEMANTICS)),
-    Stage("rtl", "rtl", (), ("quantize",), ("jinja2",), "Verilog from rtl_templates/, linted",
-          ("flow.rtl", "rtl_templates", *_SEMANTICS)),
-    Stage("sim", "sim", ("vectors", "target"), ("quantize", "reference", "rtl"), ("cocotb", "verilator"),
-          "cocotb + Verilator bit-exact check, latency, II", ("flow.sim", "flow.rtl", "sim", *_SEMANTICS)),
-    Stage("synth", "synth", ("target",), ("rtl",), (), "Yosys synthesis: resources, utilization, logic depth",
-          ("flow.synth", "flow.sim.tools")),
-    Stage("report", "report", ("target",), ("data", "train", "quantize", "reference", "onnx", "hls4ml", "rtl",
-                                             "sim", "synth"), ("matplotlib",), "report.json, report.md, report.html",
-          ("flow.report", "flow.plots")),
+    Stage("data", "data", ("data",), (), ("numpy", "pandas", "pyarrow"), "load the dataset, split it by seed"),
+    Stage("train", "train", ("model", "train"), ("data",), ("torch",), "float training (or a given checkpoint)"),
+    Stage(
+        "quantize",
+        "quantize",
+        ("model", "quant", "train"),
+        ("data", "train"),
+        ("torch",),
+        "fold BatchNorm, assign fixed-point types, quantization-aware fine-tuning",
+    ),
+    Stage(
+        "reference",
+        "reference",
+        (),
+        ("data", "quantize"),
+        ("torch",),
+        "integer reference on the test set; exact check of the QAT model",
+    ),
+    Stage(
+        "onnx",
+        "onnx",
+        (),
+        ("data", "train", "quantize", "reference"),
+        ("onnx", "onnxruntime", "qonnx"),
+        "ONNX (float) and QONNX export, both checked",
+    ),
+    Stage(
+        "hls4ml",
+        "hls4ml",
+        ("target", "vectors"),
+        ("quantize", "reference"),
+        ("hls4ml",),
+        "hls4ml project and bit-exact C simulation",
+    ),
+    Stage("rtl", "rtl", (), ("quantize",), ("jinja2",), "Verilog from flow/rtl/templates/, linted"),
+    Stage(
+        "sim",
+        "sim",
+        ("vectors", "target"),
+        ("quantize", "reference", "rtl"),
+        ("cocotb", "verilator"),
+        "cocotb + Verilator bit-exact check, latency, II",
+    ),
+    Stage("synth", "synth", ("target",), ("rtl",), (), "Yosys synthesis: resources, utilization, logic depth"),
+    Stage(
+        "report",
+        "report",
+        ("target",),
+        ("data", "train", "quantize", "reference", "onnx", "hls4ml", "rtl", "sim", "synth"),
+        ("matplotlib",),
+        "report.json, report.md, report.html",
+    ),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
@@ -145,13 +177,19 @@ def stage_context(root: Path, model_name: str, *, vectors: int | None = None, ta
     ``root``, a model known only by name, no progress bar, console output discarded."""
     from types import SimpleNamespace
 
-    from flow.targets import get_target
+    from flow.config.targets import get_target
 
-    return BuildContext(SimpleNamespace(name=model_name), get_target(target), BuildOptions(vectors=vectors),
-                        Path(root), Console(file=io.StringIO()))
+    return BuildContext(
+        SimpleNamespace(name=model_name),
+        get_target(target),
+        BuildOptions(vectors=vectors),
+        Path(root),
+        Console(file=io.StringIO()),
+    )
 
 
 # -- hashing and manifests --------------------------------------------------------------------------
+
 
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
@@ -184,8 +222,11 @@ def _setting(ctx: BuildContext, key: str):
     o = ctx.options
     return {
         "model": [asdict(layer) for layer in ctx.model.layers] + [ctx.model.inputs, ctx.model.classes],
-        "train": [asdict(ctx.model.train), str(o.checkpoint),
-                  file_digest(o.checkpoint) if o.checkpoint and o.checkpoint.is_file() else None],
+        "train": [
+            asdict(ctx.model.train),
+            str(o.checkpoint),
+            file_digest(o.checkpoint) if o.checkpoint and o.checkpoint.is_file() else None,
+        ],
         "quant": repr(ctx.model.quant),
         "target": asdict(ctx.target),
         "data": [str(o.data), file_digest(o.data) if o.data and o.data.is_file() else "default", o.split_seed],
@@ -193,34 +234,16 @@ def _setting(ctx: BuildContext, key: str):
     }[key]
 
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def source_digest(names: tuple[str, ...]) -> str:
-    """Hash of the source files of modules/packages (``flow.x``) or repo folders (``rtl_templates``)."""
-    h = hashlib.sha256()
-    for name in names:
-        if name.startswith("flow"):
-            spec = importlib.util.find_spec(name)
-            origin = Path(spec.origin)
-            files = sorted(origin.parent.rglob("*")) if origin.name == "__init__.py" else [origin]
-        else:
-            files = sorted((REPO / name).rglob("*"))
-        for p in files:
-            if p.is_file() and p.suffix in (".py", ".j2", ".v", ".sv", ".css", ".tcl") and "__pycache__" not in p.parts:
-                h.update(p.name.encode())
-                h.update(p.read_bytes())
-    return h.hexdigest()
-
-
 def input_hash(ctx: BuildContext, stage: Stage, upstream: dict[str, str]) -> str:
-    return _digest({
-        "stage": stage.name,
-        "flow": flow.__version__,
-        "code": source_digest((f"flow.stages.{stage.module}", *stage.code)),
-        "settings": {k: _setting(ctx, k) for k in stage.depends},
-        "upstream": {name: upstream[name] for name in stage.needs},
-    })
+    return _digest(
+        {
+            "stage": stage.name,
+            "flow": flow.__version__,
+            "code": source_digest(stage.module_name),
+            "settings": {k: _setting(ctx, k) for k in stage.depends},
+            "upstream": {name: upstream[name] for name in stage.needs},
+        }
+    )
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -243,6 +266,7 @@ def tool_versions(names: tuple[str, ...]) -> dict[str, str]:
 
 # -- running ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class StageOutcome:
     stage: str
@@ -263,8 +287,12 @@ def run_stage(ctx: BuildContext, stage: Stage, upstream: dict[str, str]) -> tupl
     folder = ctx.dir(stage.name)
     ihash = input_hash(ctx, stage, upstream)
     old = read_manifest(folder)
-    if (not ctx.options.force and old and old.get("input_hash") == ihash
-            and old.get("output_hash") == stage_digest(folder, old.get("results", {}))):
+    if (
+        not ctx.options.force
+        and old
+        and old.get("input_hash") == ihash
+        and old.get("output_hash") == stage_digest(folder, old.get("results", {}))
+    ):
         return StageOutcome(stage.name, "skipped", old.get("seconds", 0.0), old.get("results", {})), old["output_hash"]
     _clear(folder)
     t0 = time.perf_counter()
@@ -293,8 +321,9 @@ def build_root(out: Path, model: ModelSpec, target: Target) -> Path:
     return Path(out).resolve() / model.name / target.name
 
 
-def run_build(model: ModelSpec, target: Target, options: BuildOptions, out: Path = Path("build"),
-              console: Console | None = None) -> list[StageOutcome]:
+def run_build(
+    model: ModelSpec, target: Target, options: BuildOptions, out: Path = Path("build"), console: Console | None = None
+) -> list[StageOutcome]:
     """Run the stages in order (up to ``options.until``); returns what each did."""
     console = console or Console()
     last = stage_index(options.until) if options.until else len(STAGES) - 1
@@ -311,8 +340,10 @@ def run_build(model: ModelSpec, target: Target, options: BuildOptions, out: Path
                 bar.remove_task(task)
             outcomes.append(outcome)
             mark = "[green]done[/]" if outcome.status == "ran" else "[dim]up to date[/]"
-            console.print(f"{stage_index(stage.name) + 1:02d} {stage.name:<10} {mark} "
-                          f"[dim]{outcome.seconds:7.1f} s[/]  {one_line(outcome.results)}")
+            console.print(
+                f"{stage_index(stage.name) + 1:02d} {stage.name:<10} {mark} "
+                f"[dim]{outcome.seconds:7.1f} s[/]  {one_line(outcome.results)}"
+            )
     return outcomes
 
 

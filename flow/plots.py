@@ -73,6 +73,7 @@ def _no_data(fig: Figure, title: str, message: str) -> None:
 
 # -- confusion matrix -------------------------------------------------------------------------------
 
+
 @_styled
 def plot_confusion(y_true, y_pred, class_names: Sequence[str], path: Path | str, title: str = "") -> np.ndarray:
     """Confusion matrix: rows are true classes, columns predicted ones; colour is the row-normalized
@@ -97,8 +98,9 @@ def plot_confusion(y_true, y_pred, class_names: Sequence[str], path: Path | str,
     for i in range(k):
         for j in range(k):
             colour = "white" if frac[i, j] > 0.5 else "black"
-            ax.text(j, i, f"{counts[i, j]:,}\n{100 * frac[i, j]:.1f}%", ha="center", va="center",
-                    color=colour, fontsize=7)
+            ax.text(
+                j, i, f"{counts[i, j]:,}\n{100 * frac[i, j]:.1f}%", ha="center", va="center", color=colour, fontsize=7
+            )
     ax.set_xticks(range(k), labels=list(class_names), rotation=45, ha="right")
     ax.set_yticks(range(k), labels=list(class_names))
     ax.set_xlabel("predicted class")
@@ -111,6 +113,7 @@ def plot_confusion(y_true, y_pred, class_names: Sequence[str], path: Path | str,
 
 
 # -- ROC curves -------------------------------------------------------------------------------------
+
 
 def softmax(logits, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax in float64."""
@@ -141,8 +144,9 @@ def roc_curves(y_true, scores, n_classes: int) -> list[tuple[np.ndarray, np.ndar
 
 
 @_styled
-def plot_roc(y_true, scores, class_names: Sequence[str], path: Path | str, title: str = "",
-             rejection: bool = False) -> dict[str, float]:
+def plot_roc(
+    y_true, scores, class_names: Sequence[str], path: Path | str, title: str = "", rejection: bool = False
+) -> dict[str, float]:
     """One-vs-rest ROC curve per class with its AUC in the legend (sklearn.metrics).
 
     ``scores`` is ``[N, K]``: any per-class score whose order ranks the jets (probabilities, logits or
@@ -187,6 +191,7 @@ def plot_roc(y_true, scores, class_names: Sequence[str], path: Path | str, title
 
 # -- training history -------------------------------------------------------------------------------
 
+
 @_styled
 def plot_history(history: Sequence[dict], path: Path | str, title: str = "") -> None:
     """Loss and accuracy per epoch, train (solid) and validation (dashed); float training and QAT
@@ -212,8 +217,15 @@ def plot_history(history: Sequence[dict], path: Path | str, title: str = "") -> 
             for split, ls in (("train", "-"), ("val", "--")):
                 y = np.array([_num(r.get(f"{split}_{key}")) for r in recs], dtype=np.float64)
                 if np.isfinite(y).any():
-                    ax.plot(x, y, ls=ls, color=colour, lw=1.4, marker="." if len(x) < 30 else None,
-                            label=f"{label}, {'validation' if split == 'val' else 'training'}")
+                    ax.plot(
+                        x,
+                        y,
+                        ls=ls,
+                        color=colour,
+                        lw=1.4,
+                        marker="." if len(x) < 30 else None,
+                        label=f"{label}, {'validation' if split == 'val' else 'training'}",
+                    )
         if offset:
             for ax in (ax_loss, ax_acc):
                 ax.axvline(offset + 0.5, color="0.6", lw=0.8, ls=":")
@@ -240,9 +252,11 @@ def _num(v) -> float:
 
 # -- sweeps -----------------------------------------------------------------------------------------
 
+
 @_styled
-def plot_metric_vs(xs, means, spreads, xlabel: str, ylabel: str, path: Path | str, title: str = "",
-                   log_x: bool = False) -> None:
+def plot_metric_vs(
+    xs, means, spreads, xlabel: str, ylabel: str, path: Path | str, title: str = "", log_x: bool = False
+) -> None:
     """``means`` against ``xs`` with error bars of ``spreads`` (e.g. standard deviations over seeds;
     ``None`` or NaN entries draw no bar)."""
     x = np.asarray(xs, dtype=np.float64)
@@ -259,8 +273,18 @@ def plot_metric_vs(xs, means, spreads, xlabel: str, ylabel: str, path: Path | st
     fig = _figure(5.2, 3.8)
     ax = fig.add_subplot()
     order = np.argsort(x, kind="stable")
-    ax.errorbar(x[order], y[order], yerr=None if err is None else err[order], fmt="o-", color="tab:blue",
-                ecolor="tab:blue", elinewidth=1.0, capsize=3, lw=1.4, ms=4)
+    ax.errorbar(
+        x[order],
+        y[order],
+        yerr=None if err is None else err[order],
+        fmt="o-",
+        color="tab:blue",
+        ecolor="tab:blue",
+        elinewidth=1.0,
+        capsize=3,
+        lw=1.4,
+        ms=4,
+    )
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)

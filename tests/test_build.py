@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from flow.cli import main
+from flow.config.targets import get_target
+from flow.config.zoo import get_model
 from flow.pipeline import BuildOptions, build_root, run_build
-from flow.targets import get_target
-from flow.zoo import get_model
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,9 @@ def test_full_build(model, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["flow", "build", model, "--target", "xcu250"])
     main()  # exits only on error
     root = tmp_path / "build" / model / "xcu250"
-    results = {json.loads(p.read_text())["stage"]: json.loads(p.read_text())["results"]
-               for p in root.glob("*/manifest.json")}
+    results = {
+        json.loads(p.read_text())["stage"]: json.loads(p.read_text())["results"] for p in root.glob("*/manifest.json")
+    }
     _checks(results)
     assert results["reference"]["vectors"] >= 10_000
     assert results["synth"]["lut"] > 0

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from flow.errors import ConfigError
-from flow.fixed import FixedType, apply_overflow, bits_for_range, quantize_float, requantize, shift_round
+from flow.ir.fixed import FixedType, apply_overflow, bits_for_range, quantize_float, requantize, shift_round
 
 T = torch.tensor
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from flow.config.targets import get_target
+from flow.config.zoo import get_model
 from flow.pipeline import STAGE_NAMES, BuildOptions, build_root, run_build, stage_digest
-from flow.targets import get_target
-from flow.zoo import get_model
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_rerun_skips_unchanged_stages(first_build):
 def test_changed_quantization_reruns_from_quantize(first_build):
     from dataclasses import replace
 
-    from flow.quant_config import parse_quant_config
+    from flow.config.quant import parse_quant_config
 
     out, spec, target, options, _ = first_build
     narrow = parse_quant_config({"quantization": {"linear": {"weight": {"width": 5}}}})

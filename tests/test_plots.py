@@ -22,8 +22,17 @@ def _toy(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _history() -> list[dict]:
-    rows = [dict(phase="float", epoch=i, train_loss=1 / (i + 1), val_loss=1.1 / (i + 1), train_acc=0.5 + i / 40,
-                 val_acc=0.5 + i / 45) for i in range(6)]
+    rows = [
+        dict(
+            phase="float",
+            epoch=i,
+            train_loss=1 / (i + 1),
+            val_loss=1.1 / (i + 1),
+            train_acc=0.5 + i / 40,
+            val_acc=0.5 + i / 45,
+        )
+        for i in range(6)
+    ]
     rows += [dict(phase="qat", epoch=i, train_loss=0.2, val_loss=0.25, train_acc=0.64, val_acc=0.62) for i in range(3)]
     return rows
 
@@ -83,8 +92,16 @@ def test_history_and_empty_history(tmp_path):
 
 
 def test_metric_vs(tmp_path):
-    plots.plot_metric_vs([8, 4, 16], [0.7, 0.6, 0.72], [0.01, None, float("nan")], "bits", "accuracy",
-                         tmp_path / "m.png", title="sweep", log_x=True)
+    plots.plot_metric_vs(
+        [8, 4, 16],
+        [0.7, 0.6, 0.72],
+        [0.01, None, float("nan")],
+        "bits",
+        "accuracy",
+        tmp_path / "m.png",
+        title="sweep",
+        log_x=True,
+    )
     plots.plot_metric_vs([1, 2], [0.1, 0.2], None, "x", "y", tmp_path / "m.svg")
     assert (tmp_path / "m.png").exists() and (tmp_path / "m.svg").exists()
     with pytest.raises(ValueError):

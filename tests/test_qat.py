@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from flow.fixed import FixedType, dequantize, quantize_float
-from flow.model import build_float_model
-from flow.qat import fake_quantize
-from flow.quantize import quantize_model
-from flow.reference import encode_inputs, forward
-from flow.train import Arrays, fit, standardization
-from flow.zoo import get_model
+from flow.config.zoo import get_model
+from flow.ir.fixed import FixedType, dequantize, quantize_float
+from flow.ir.reference import encode_inputs, forward
+from flow.quantize.qat import fake_quantize
+from flow.quantize.quantize_model import quantize_model
+from flow.train.fit import Arrays, fit, standardization
+from flow.train.model import build_float_model
 
 
 def _data(n=3000, seed=0):
@@ -20,8 +20,10 @@ def _data(n=3000, seed=0):
     return x.astype(np.float32), y
 
 
-@pytest.mark.parametrize("t", [FixedType(6, 2, True, "RND", "SAT"), FixedType(6, 2, True, "TRN", "WRAP"),
-                               FixedType(5, 3, False, "RND", "SAT")])
+@pytest.mark.parametrize(
+    "t",
+    [FixedType(6, 2, True, "RND", "SAT"), FixedType(6, 2, True, "TRN", "WRAP"), FixedType(5, 3, False, "RND", "SAT")],
+)
 def test_fake_quantize_equals_integer_quantizer(t):
     x = torch.linspace(-20, 20, 4001, dtype=torch.float64)
     assert torch.equal(fake_quantize(x, t), dequantize(quantize_float(x, t), t))
@@ -42,8 +44,17 @@ def test_qat_model_equals_reference_exactly(name):
     torch.manual_seed(0)
     model = build_float_model(spec)
     fit(model, train, val, phase="float", epochs=2, lr=1e-2, settings=spec.train)
-    q = quantize_model(model, spec, train, val, mean=mean, std=std, class_names=tuple("gqwzt"),
-                       feature_names=tuple(f"f{i}" for i in range(16)), qat_epochs=1)
+    q = quantize_model(
+        model,
+        spec,
+        train,
+        val,
+        mean=mean,
+        std=std,
+        class_names=tuple("gqwzt"),
+        feature_names=tuple(f"f{i}" for i in range(16)),
+        qat_epochs=1,
+    )
     if name == "jsc-tiny":
         assert [layer.kind for layer in q.graph.layers] == ["scaleshift", "relu", "dense"]
     else:
@@ -57,7 +68,7 @@ def test_qat_model_equals_reference_exactly(name):
 
 
 def test_auto_frac_fits_the_largest_magnitude():
-    from flow.quant_config import TypeSpec
+    from flow.config.quant import TypeSpec
 
     assert TypeSpec(8).resolve(3.2) == FixedType(8, 5, True, "RND", "SAT")  # 2 int bits + sign
     assert TypeSpec(8).resolve(4.0).frac == 4  # 4.0 needs 3 integer bits
@@ -65,13 +76,28 @@ def test_auto_frac_fits_the_largest_magnitude():
 
 
 def test_mase_data_in_sets_every_activation_boundary():
-    from flow.passes.assign_types import assign_types
-    from flow.passes.fold_batchnorm import fold_batchnorm
-    from flow.quant_config import parse_quant_config
+    from flow.config.quant import parse_quant_config
+    from flow.quantize.assign_types import assign_types
+    from flow.quantize.fold_batchnorm import fold_batchnorm
 
-    doc = {"passes": {"quantize": {"by": "type", "default": {"config": {
-        "name": "integer", "data_in_width": 10, "data_in_frac_width": 5, "weight_width": 6,
-        "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}}}}}
+    doc = {
+        "passes": {
+            "quantize": {
+                "by": "type",
+                "default": {
+                    "config": {
+                        "name": "integer",
+                        "data_in_width": 10,
+                        "data_in_frac_width": 5,
+                        "weight_width": 6,
+                        "weight_frac_width": 4,
+                        "bias_width": 8,
+                        "bias_frac_width": 4,
+                    }
+                },
+            }
+        }
+    }
     model = build_float_model(get_model("jsc-small")).eval()
     input_type, types = assign_types(fold_batchnorm(model), parse_quant_config(doc), torch.randn(100, 16))
     assert (input_type.width, input_type.frac) == (10, 5)

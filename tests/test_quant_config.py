@@ -1,9 +1,9 @@
 import pytest
 
+from flow.config.quant import QuantConfig, TypeSpec, graph_input_spec, layer_quant, parse_quant_config
+from flow.config.zoo import get_model, spec_from_toml
 from flow.errors import ConfigError
-from flow.fixed import Overflow, Rounding
-from flow.quant_config import QuantConfig, TypeSpec, graph_input_spec, layer_quant, parse_quant_config
-from flow.zoo import get_model, spec_from_toml
+from flow.ir.fixed import Overflow, Rounding
 
 
 def test_builtin_defaults():
@@ -24,20 +24,38 @@ def test_by_type_then_by_name_layering():
 
 
 def test_default_section_and_input():
-    q = parse_quant_config({"quantization": {"input": {"width": 10, "frac": 6},
-                                             "default": {"output": {"width": 9, "rounding": "trn",
-                                                                    "overflow": "wrap"}}}})
+    q = parse_quant_config(
+        {
+            "quantization": {
+                "input": {"width": 10, "frac": 6},
+                "default": {"output": {"width": 9, "rounding": "trn", "overflow": "wrap"}},
+            }
+        }
+    )
     assert graph_input_spec(q).frac == 6
     out = layer_quant(q, "relu1", "relu").output
     assert out.width == 9 and out.rounding is Rounding.TRN and out.overflow is Overflow.WRAP
 
 
 def test_mase_by_type_form():
-    doc = {"passes": {"quantize": {"by": "type",
-                                   "default": {"config": {"name": "integer", "data_in_width": 8,
-                                                          "data_in_frac_width": 4, "weight_width": 6,
-                                                          "weight_frac_width": 3, "bias_width": 8,
-                                                          "bias_frac_width": 4}}}}}
+    doc = {
+        "passes": {
+            "quantize": {
+                "by": "type",
+                "default": {
+                    "config": {
+                        "name": "integer",
+                        "data_in_width": 8,
+                        "data_in_frac_width": 4,
+                        "weight_width": 6,
+                        "weight_frac_width": 3,
+                        "bias_width": 8,
+                        "bias_frac_width": 4,
+                    }
+                },
+            }
+        }
+    }
     q = parse_quant_config(doc)
     lq = layer_quant(q, "fc1", "linear")
     assert (lq.input.width, lq.input.frac) == (8, 4)
@@ -45,26 +63,32 @@ def test_mase_by_type_form():
     assert (lq.bias.width, lq.bias.frac) == (8, 4)
 
 
-@pytest.mark.parametrize("doc, words", [
-    ({"quantization": {"by": "size"}}, "by must be"),
-    ({"quantization": {"conv": {"weight": {"width": 8}}}}, "unknown layer type 'conv'"),
-    ({"quantization": {"linear": {"wieght": {"width": 8}}}}, "unknown role 'wieght'"),
-    ({"quantization": {"linear": {"weight": {"frac": 3}}}}, "missing 'width'"),
-    ({"quantization": {"linear": {"weight": {"width": -2}}}}, "width must be a positive"),
-    ({"quantization": {"linear": {"weight": {"width": 8, "frac": "x"}}}}, "frac must be"),
-    ({"quantization": {"linear": {"weight": {"width": 8, "rounding": "ROUND"}}}}, "rounding is TRN|RND"),
-    ({"quantization": {"linear": {"weight": {"width": 8, "bits": 3}}}}, "unknown key"),
-    ({"quantization": {"linear": {"weight": {"width": 99}}}}, "1..62"),
-    ({"passes": {"quantize": {"default": {"config": {"name": "minifloat"}}}}}, "only integer"),
-])
+@pytest.mark.parametrize(
+    "doc, words",
+    [
+        ({"quantization": {"by": "size"}}, "by must be"),
+        ({"quantization": {"conv": {"weight": {"width": 8}}}}, "unknown layer type 'conv'"),
+        ({"quantization": {"linear": {"wieght": {"width": 8}}}}, "unknown role 'wieght'"),
+        ({"quantization": {"linear": {"weight": {"frac": 3}}}}, "missing 'width'"),
+        ({"quantization": {"linear": {"weight": {"width": -2}}}}, "width must be a positive"),
+        ({"quantization": {"linear": {"weight": {"width": 8, "frac": "x"}}}}, "frac must be"),
+        ({"quantization": {"linear": {"weight": {"width": 8, "rounding": "ROUND"}}}}, "rounding is TRN|RND"),
+        ({"quantization": {"linear": {"weight": {"width": 8, "bits": 3}}}}, "unknown key"),
+        ({"quantization": {"linear": {"weight": {"width": 99}}}}, "1..62"),
+        ({"passes": {"quantize": {"default": {"config": {"name": "minifloat"}}}}}, "only integer"),
+    ],
+)
 def test_config_errors_say_what_is_wrong(doc, words):
     with pytest.raises(ConfigError, match=words.replace("|", r"\|").replace("(", r"\(")):
         parse_quant_config(doc)
 
 
 def test_by_name_rule_for_unknown_layer_is_refused():
-    doc = {"name": "m", "layers": [{"type": "linear", "out": 5}],
-           "quantization": {"by": "name", "fc9": {"weight": {"width": 4}}}}
+    doc = {
+        "name": "m",
+        "layers": [{"type": "linear", "out": 5}],
+        "quantization": {"by": "name", "fc9": {"weight": {"width": 4}}},
+    }
     with pytest.raises(ConfigError, match="unknown layer 'fc9'"):
         spec_from_toml(doc, "m.toml")
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from flow.errors import ConfigError
-from flow.fixed import FixedType
-from flow.ir import Dense, QuantGraph, ReLU, ScaleShift, exact_accum_type
-from flow.reference import classify, dense, encode_inputs, forward, relu, scale_shift
-from flow.synthetic import random_codes, random_graph
+from flow.ir.fixed import FixedType
+from flow.ir.graph import Dense, QuantGraph, ReLU, ScaleShift, exact_accum_type
+from flow.ir.reference import classify, dense, encode_inputs, forward, relu, scale_shift
+from flow.ir.synthetic import random_codes, random_graph
 
 I8 = FixedType(8, 2, True, "TRN", "WRAP")  # inputs: lsb 1/4
 W4 = FixedType(4, 1, True)  # weights: lsb 1/2
@@ -57,8 +57,15 @@ def test_relu_zeroes_negatives_and_requantizes():
 def test_scale_shift_full_precision_then_requantize():
     # x = -1.5 (code -6), s = 0.75 (code 3 @ frac 2), t = 0.5 (code 2 @ frac 2)
     # y = -1.125 + 0.5 = -0.625; product frac 4: -10; to frac 2 TRN: floor(-2.5) = -3
-    layer = ScaleShift("bn", I8, FixedType(6, 2, True), FixedType(6, 2, True),
-                       FixedType(8, 2, True, "TRN", "SAT"), np.array([3]), np.array([2]))
+    layer = ScaleShift(
+        "bn",
+        I8,
+        FixedType(6, 2, True),
+        FixedType(6, 2, True),
+        FixedType(8, 2, True, "TRN", "SAT"),
+        np.array([3]),
+        np.array([2]),
+    )
     assert scale_shift(layer, torch.tensor([[-6]])).tolist() == [[-3]]
 
 
@@ -76,8 +83,9 @@ def test_exact_accumulator_never_wraps_on_corners():
 
 def test_encode_inputs_standardizes_then_quantizes():
     g = random_graph((2, 2), seed=0)
-    g = QuantGraph(g.name, g.input_type, g.layers, g.class_names, g.feature_names,
-                   np.array([1.0, -1.0]), np.array([2.0, 0.5]))
+    g = QuantGraph(
+        g.name, g.input_type, g.layers, g.class_names, g.feature_names, np.array([1.0, -1.0]), np.array([2.0, 0.5])
+    )
     # (3 - 1)/2 = 1.0 -> 64 at frac 6; (-1.25 + 1)/0.5 = -0.5 -> -32
     assert encode_inputs(g, np.array([[3.0, -1.25]])).tolist() == [[64, -32]]
 

@@ -12,13 +12,17 @@ from rich.table import Table
 from flow.cli.data import app as data_app
 from flow.cli.report import report
 from flow.cli.studies import register as register_studies
+from flow.config.targets import TARGETS, get_target
+from flow.config.zoo import get_model, list_models
 from flow.errors import ConfigError
 from flow.pipeline import STAGE_NAMES, BuildOptions, build_root, run_build, stage_index
-from flow.targets import TARGETS, get_target
-from flow.zoo import get_model, list_models
 
-app = typer.Typer(help="flow: jet-tagger networks to bit-exact FPGA cores on open tools.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="flow: jet-tagger networks to bit-exact FPGA cores on open tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 console = Console()
 app.command()(report)
 register_studies(app)
@@ -39,7 +43,7 @@ def build(
     clock_mhz: Annotated[float | None, typer.Option(help="target clock in MHz (default: the target's)")] = None,
 ) -> None:
     """Train, quantize, export, generate hls4ml + RTL, check bit for bit, synthesize, report."""
-    from flow.build_config import apply_config
+    from flow.config.build import apply_config
 
     spec, tgt = get_model(model), get_target(target)
     if until is not None:
@@ -69,8 +73,12 @@ def models() -> None:
     """List the model zoo."""
     t = Table("name", "parameters", "layers", "description")
     for m in list_models():
-        t.add_row(m.name, f"{m.n_params:,}", " ".join(layer.kind[:2] if layer.kind != "linear" else str(layer.out)
-                                                        for layer in m.layers), m.description)
+        t.add_row(
+            m.name,
+            f"{m.n_params:,}",
+            " ".join(layer.kind[:2] if layer.kind != "linear" else str(layer.out) for layer in m.layers),
+            m.description,
+        )
     console.print(t)
 
 
@@ -79,15 +87,23 @@ def targets() -> None:
     """List FPGA targets and their device totals."""
     t = Table("name", "part", "clock MHz", "LUT", "FF", "DSP", "BRAM36", "description")
     for x in TARGETS.values():
-        t.add_row(x.name, x.part, f"{x.clock_mhz:g}", f"{x.luts:,}", f"{x.ffs:,}", f"{x.dsps:,}", f"{x.brams:,}",
-                  x.description)
+        t.add_row(
+            x.name,
+            x.part,
+            f"{x.clock_mhz:g}",
+            f"{x.luts:,}",
+            f"{x.ffs:,}",
+            f"{x.dsps:,}",
+            f"{x.brams:,}",
+            x.description,
+        )
     console.print(t)
 
 
 @app.command()
 def doctor() -> None:
     """Check the tools each stage needs; exit 1 if a required one is missing."""
-    from flow.doctor import checks
+    from flow.cli.doctor import checks
     from flow.errors import ToolError
 
     t = Table("tool", "status", "version / path / how to install", "used by")

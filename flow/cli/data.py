@@ -92,9 +92,7 @@ def generate(
     pt_min: Annotated[float, typer.Option(help="jet pT window, lower edge [GeV]")] = 800.0,
     pt_max: Annotated[float, typer.Option(help="jet pT window, upper edge [GeV]")] = 1600.0,
     eta_max: Annotated[float, typer.Option(help="jet |eta| limit")] = 2.5,
-    containment: Annotated[
-        bool, typer.Option(help="require the W/Z/top decay quarks within R=0.8 of the jet")
-    ] = True,
+    containment: Annotated[bool, typer.Option(help="require the W/Z/top decay quarks within R=0.8 of the jet")] = True,
     smearing: Annotated[bool, typer.Option(help="Gaussian smearing of tracks and calorimeter cells")] = True,
     detector: Annotated[
         bool, typer.Option("--detector/--truth-level", help="detector cells and tracks, or stable particles")
@@ -140,7 +138,12 @@ def generate(
             bar.update(task, completed=p.jets_done)
 
         meta = run_generate(
-            settings, out, workers=workers, fresh=fresh, keep_parts=keep_parts, on_progress=on_progress,
+            settings,
+            out,
+            workers=workers,
+            fresh=fresh,
+            keep_parts=keep_parts,
+            on_progress=on_progress,
             command=settings.command(str(out)),
         )
     wall = time.perf_counter() - t0
@@ -175,12 +178,26 @@ def describe(
     ds = load_file(path) if path is not None else load_default()
     rows = summarize(ds)
     t = Table(title=f"{ds.source}: {len(ds):,} jets", title_justify="left")
-    for col in ("class", "jets", "pT med", "mass_mmdt med", f"in {W_WINDOW[0]:.0f}-{W_WINDOW[1]:.0f}",
-                f"in {TOP_WINDOW[0]:.0f}-{TOP_WINDOW[1]:.0f}", "multiplicity med"):
+    for col in (
+        "class",
+        "jets",
+        "pT med",
+        "mass_mmdt med",
+        f"in {W_WINDOW[0]:.0f}-{W_WINDOW[1]:.0f}",
+        f"in {TOP_WINDOW[0]:.0f}-{TOP_WINDOW[1]:.0f}",
+        "multiplicity med",
+    ):
         t.add_column(col, justify="right")
     for r in rows:
-        t.add_row(r.cls, f"{r.n:,}", f"{r.pt_median:.0f}", f"{r.mass_median:.1f}", f"{r.in_w_window:.1%}",
-                  f"{r.in_top_window:.1%}", f"{r.multiplicity_median:.0f}")
+        t.add_row(
+            r.cls,
+            f"{r.n:,}",
+            f"{r.pt_median:.0f}",
+            f"{r.mass_median:.1f}",
+            f"{r.in_w_window:.1%}",
+            f"{r.in_top_window:.1%}",
+            f"{r.multiplicity_median:.0f}",
+        )
     console.print(t)
     m = Table(title="feature medians per class", title_justify="left")
     m.add_column("feature")

@@ -15,11 +15,18 @@ console = Console()
 
 
 def report(
-    build_dirs: Annotated[list[Path], typer.Argument(
-        help="build folders (build/<model>/<target>), report.json files, or folders holding several builds",
-        show_default=False, metavar="BUILD_DIR")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="also write the comparison to this file (.md or .html, self-contained)")] = None,
+    build_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="build folders (build/<model>/<target>), report.json files, or folders holding several builds",
+            show_default=False,
+            metavar="BUILD_DIR",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="also write the comparison to this file (.md or .html, self-contained)"),
+    ] = None,
 ) -> None:
     """Put the reports of several builds side by side: accuracies, mismatches, latency, II, resources."""
     from flow.report import compare

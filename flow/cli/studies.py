@@ -27,11 +27,14 @@ ModelArg = Annotated[str, typer.Argument(help="zoo name (see `flow models`), a m
 DataOpt = Annotated[Path | None, typer.Option("--data", help="dataset file (default: the built-in data)")]
 SplitSeedOpt = Annotated[int, typer.Option("--split-seed", help="seed of the train/val/test split")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="output folder (default: runs/<model>/<timestamp>)")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML with [train] and/or [quantization] "
-                                                                  "(or MASE's [passes.quantize]) overrides")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML with [train] and/or [quantization] (or MASE's [passes.quantize]) overrides"),
+]
 
 
 # -- shared helpers -----------------------------------------------------------------------------------
+
 
 def _timestamp() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -43,8 +46,8 @@ def _need_file(option: str, path: Path | None) -> None:
 
 
 def _spec(model: str, config: Path | None):
+    from flow.config.zoo import get_model
     from flow.studies.settings import apply_study_config
-    from flow.zoo import get_model
 
     _need_file("--config", config)
     spec = get_model(model)
@@ -58,20 +61,24 @@ def _data(data: Path | None, split_seed: int):
     with console.status("loading data"):
         d = load_study_data(data, split_seed)
     c = d.counts()
-    console.print(f"[dim]data: {d.source}: {c['train']:,} train / {c['val']:,} val / {c['test']:,} test "
-                  f"(split seed {split_seed})[/]")
+    console.print(
+        f"[dim]data: {d.source}: {c['train']:,} train / {c['val']:,} val / {c['test']:,} test "
+        f"(split seed {split_seed})[/]"
+    )
     return d
 
 
 def _checkpoint(path: Path, spec):
     """``(float model, input mean, input std)`` of a ``flow train`` checkpoint of ``spec``'s network."""
-    from flow.model import load_float_model, read_checkpoint
+    from flow.train.model import load_float_model, read_checkpoint
 
     _need_file("--checkpoint", path)
     ckpt = read_checkpoint(path)
     if ckpt.get("model") != spec.name:
-        raise ConfigError(f"{path} is a checkpoint of {ckpt.get('model')!r}, not {spec.name!r}; "
-                          f"pass model {ckpt.get('model_ref', ckpt.get('model'))!r} or another checkpoint")
+        raise ConfigError(
+            f"{path} is a checkpoint of {ckpt.get('model')!r}, not {spec.name!r}; "
+            f"pass model {ckpt.get('model_ref', ckpt.get('model'))!r} or another checkpoint"
+        )
     return load_float_model(path, spec), ckpt["input_mean"], ckpt["input_std"]
 
 
@@ -83,8 +90,10 @@ def _epoch_progress(total: int, label: str) -> Iterator:
         task = bar.add_task(label, total=total)
 
         def on_epoch(rec: dict) -> None:
-            text = (f"{rec['phase']:>5} {rec['epoch']:3d}  loss {rec['train_loss']:.4f} / {rec['val_loss']:.4f}  "
-                    f"acc {rec['train_acc']:.4f} / {rec['val_acc']:.4f}  {rec['samples_per_s']:,.0f} samples/s")
+            text = (
+                f"{rec['phase']:>5} {rec['epoch']:3d}  loss {rec['train_loss']:.4f} / {rec['val_loss']:.4f}  "
+                f"acc {rec['train_acc']:.4f} / {rec['val_acc']:.4f}  {rec['samples_per_s']:,.0f} samples/s"
+            )
             bar.console.print(f"[dim]{text}[/]")
             bar.update(task, advance=1, description=f"{label}: val acc {rec['val_acc']:.4f}")
 
@@ -99,6 +108,7 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
 
 
 # -- flow train ---------------------------------------------------------------------------------------
+
 
 def train(
     model: ModelArg,
@@ -120,46 +130,61 @@ def train(
     from flow.studies.run import train_run
     from flow.studies.settings import with_train
 
-    spec = with_train(_spec(model, config), batch_size=batch_size, lr=lr, epochs=epochs, optimizer=optimizer,
-                      seed=seed, weight_decay=weight_decay)
+    spec = with_train(
+        _spec(model, config),
+        batch_size=batch_size,
+        lr=lr,
+        epochs=epochs,
+        optimizer=optimizer,
+        seed=seed,
+        weight_decay=weight_decay,
+    )
     if threads < 1:
         raise ConfigError("--threads must be at least 1")
     torch.set_num_threads(threads)
     d = _data(data, split_seed)
     out = out or Path("runs") / spec.name / _timestamp()
     t = spec.train
-    console.print(f"[bold]flow train[/] {spec.name}: {t.epochs} epochs, batch {t.batch_size}, lr {t.lr:g}, "
-                  f"{t.optimizer}, seed {t.seed} -> {out}")
+    console.print(
+        f"[bold]flow train[/] {spec.name}: {t.epochs} epochs, batch {t.batch_size}, lr {t.lr:g}, "
+        f"{t.optimizer}, seed {t.seed} -> {out}"
+    )
     with _epoch_progress(t.epochs, "float training") as on_epoch:
         r = train_run(spec, d, out, on_epoch)
     auc = "  ".join(f"{k} {v:.3f}" for k, v in r.auc.items())
-    console.print(f"best epoch {r.best_epoch}: val acc {r.best_val_acc:.4f} (last {r.last_val_acc:.4f}); "
-                  f"test acc {r.test_acc:.4f}; AUC {auc}; {r.samples_per_s:,.0f} samples/s")
+    console.print(
+        f"best epoch {r.best_epoch}: val acc {r.best_val_acc:.4f} (last {r.last_val_acc:.4f}); "
+        f"test acc {r.test_acc:.4f}; AUC {auc}; {r.samples_per_s:,.0f} samples/s"
+    )
     console.print(f"[bold green]run saved[/]: {out}  (next: flow build {model} --checkpoint {out / 'best.pt'})")
 
 
 # -- flow sweep ---------------------------------------------------------------------------------------
 
+
 def sweep(
     model: ModelArg,
-    batch_size: Annotated[str | None, typer.Option(help="values: 256,512 | 64..1024*4 (default: the model's)")
-                          ] = None,
+    batch_size: Annotated[str | None, typer.Option(help="values: 256,512 | 64..1024*4 (default: the model's)")] = None,
     lr: Annotated[str | None, typer.Option(help="values: 1e-3,3e-3 | 1e-4..1e-2*10 (default: the model's)")] = None,
     epochs: Annotated[str | None, typer.Option(help="values: 10,20 | 5..20:5 (default: the model's)")] = None,
-    weight_bits: Annotated[str | None, typer.Option(help="weight widths: float,8,6,4 | 2..8 (default: float)")
-                           ] = None,
+    weight_bits: Annotated[str | None, typer.Option(help="weight widths: float,8,6,4 | 2..8 (default: float)")] = None,
     act_bits: Annotated[str | None, typer.Option(help="activation widths, like --weight-bits")] = None,
     repeats: Annotated[int, typer.Option(help="independent seeds per grid point")] = 1,
-    seed: Annotated[int | None, typer.Option(help="first seed; repeat r uses seed + r (default: the model's)")
-                    ] = None,
-    qat_epochs: Annotated[int | None, typer.Option(help="QAT epochs of bit-width points (0: post-training "
-                                                        "quantization; default: the model's)")] = None,
+    seed: Annotated[int | None, typer.Option(help="first seed; repeat r uses seed + r (default: the model's)")] = None,
+    qat_epochs: Annotated[
+        int | None,
+        typer.Option(help="QAT epochs of bit-width points (0: post-training quantization; default: the model's)"),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="parallel runs (default: one per core)")] = None,
     config: ConfigOpt = None,
     data: DataOpt = None,
     split_seed: SplitSeedOpt = 42,
-    out: Annotated[Path | None, typer.Option(help="sweep folder (default: runs/<model>/sweep-<hash of the "
-                                                  "settings>, so the same command resumes)")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="sweep folder (default: runs/<model>/sweep-<hash of the settings>, so the same command resumes)"
+        ),
+    ] = None,
 ) -> None:
     """Train a grid of settings over seeds in parallel; table (Markdown + CSV) and a plot per variable."""
     from flow.studies.sweep import VARIABLES, SweepGrid, SweepSettings, default_out, metric_label, run_sweep, value_text
@@ -181,8 +206,10 @@ def sweep(
     d = _data(data, split_seed)
     out = out or default_out(spec, settings, d)
     points = settings.points()
-    console.print(f"[bold]flow sweep[/] {spec.name}: {len(grid.configs())} grid points x {grid.repeats} seeds = "
-                  f"{len(points)} runs -> {out}")
+    console.print(
+        f"[bold]flow sweep[/] {spec.name}: {len(grid.configs())} grid points x {grid.repeats} seeds = "
+        f"{len(points)} runs -> {out}"
+    )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("runs", total=len({p.float_key for p in points}) + sum(p.quantized for p in points))
@@ -193,11 +220,12 @@ def sweep(
                 done_before[0] += 1
                 return
             p = result["point"]
-            bits = "" if result["kind"] == "float" else \
-                f" w {p['weight_bits'] or 'model'} a {p['act_bits'] or 'model'}"
+            bits = "" if result["kind"] == "float" else f" w {p['weight_bits'] or 'model'} a {p['act_bits'] or 'model'}"
             what = "float val" if result["kind"] == "float" else "int val"
-            bar.console.print(f"  bs {p['batch_size']:<5} lr {p['lr']:<8g} ep {p['epochs']:<3} seed {p['seed']}"
-                              f"{bits}: {what} acc {result['metric']:.4f}  {result['seconds']:6.1f} s")
+            bar.console.print(
+                f"  bs {p['batch_size']:<5} lr {p['lr']:<8g} ep {p['epochs']:<3} seed {p['seed']}"
+                f"{bits}: {what} acc {result['metric']:.4f}  {result['seconds']:6.1f} s"
+            )
 
         done_before = [0]
         result = run_sweep(spec, d, settings, out, on_run)
@@ -205,16 +233,24 @@ def sweep(
         console.print(f"  {done_before[0]} runs were finished before in {out}: reused")
     rows = []
     for r in result.rows:
-        cells = [value_text(r, v) for v in VARIABLES] + [f"{r['val_acc_mean']:.4f} ± {r['val_acc_std']:.4f}",
-                                                          str(r["n"])]
+        cells = [value_text(r, v) for v in VARIABLES] + [
+            f"{r['val_acc_mean']:.4f} ± {r['val_acc_std']:.4f}",
+            str(r["n"]),
+        ]
         rows.append([f"[bold]{c}[/]" for c in cells] if r["best"] else cells)
-    console.print(_table(metric_label(settings),
-                         ["batch", "lr", "epochs", "w bits", "a bits", "val acc (mean ± std)", "runs"], rows))
-    console.print(f"[bold green]sweep complete[/] in {result.seconds:.1f} s ({result.ran} runs now, "
-                  f"{result.skipped} done before): {out}/results.md")
+    console.print(
+        _table(
+            metric_label(settings), ["batch", "lr", "epochs", "w bits", "a bits", "val acc (mean ± std)", "runs"], rows
+        )
+    )
+    console.print(
+        f"[bold green]sweep complete[/] in {result.seconds:.1f} s ({result.ran} runs now, "
+        f"{result.skipped} done before): {out}/results.md"
+    )
 
 
 # -- flow baseline ------------------------------------------------------------------------------------
+
 
 def baseline(
     data: DataOpt = None,
@@ -236,35 +272,41 @@ def baseline(
     with console.status("fitting gradient-boosted trees"):
         r = run_baseline(d, out, BaselineSettings(max_iter, learning_rate, max_leaf_nodes, seed=seed, threads=threads))
     auc = "  ".join(f"{k} {v:.3f}" for k, v in r.auc.items())
-    console.print(f"{r.model}: {r.iterations} rounds in {r.seconds:.1f} s; val acc {r.val_acc:.4f}, "
-                  f"test acc {r.test_acc:.4f}; AUC {auc}")
+    console.print(
+        f"{r.model}: {r.iterations} rounds in {r.seconds:.1f} s; val acc {r.val_acc:.4f}, "
+        f"test acc {r.test_acc:.4f}; AUC {auc}"
+    )
     console.print(f"[bold green]baseline saved[/]: {out}")
 
 
 # -- flow quantize ------------------------------------------------------------------------------------
 
+
 def quantize(
     model: ModelArg,
-    config: Annotated[Path | None, typer.Option("--config", help="precision by layer type or name "
-                                                                  "([quantization] or MASE [passes.quantize])")
-                      ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="precision by layer type or name ([quantization] or MASE [passes.quantize])"),
+    ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="a `flow train` checkpoint (default: train now)")] = None,
-    qat_epochs: Annotated[int | None, typer.Option(help="quantization-aware fine-tuning epochs; 0 = post-"
-                                                        "training quantization (default: the model's)")] = None,
-    epochs: Annotated[int | None, typer.Option(help="float epochs when training now (default: the model's)")
-                      ] = None,
+    qat_epochs: Annotated[
+        int | None,
+        typer.Option(
+            help="quantization-aware fine-tuning epochs; 0 = post-training quantization (default: the model's)"
+        ),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="float epochs when training now (default: the model's)")] = None,
     data: DataOpt = None,
     split_seed: SplitSeedOpt = 42,
-    out: Annotated[Path | None, typer.Option(help="output folder (default: runs/<model>/quantize-<timestamp>)")
-                   ] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default: runs/<model>/quantize-<timestamp>)")] = None,
 ) -> None:
     """Apply a precision config, show what changed node by node, and check every weight is on its grid."""
     import torch
 
+    from flow.config.zoo import get_model
     from flow.studies.quant import quantize_float_model, quantize_report, verify_grid
     from flow.studies.run import train_float
     from flow.studies.settings import apply_study_config, with_train
-    from flow.zoo import get_model
 
     _need_file("--config", config)
     _need_file("--checkpoint", checkpoint)
@@ -290,38 +332,50 @@ def quantize(
         err = "-" if c.max_abs_err is None else f"{c.max_abs_err:.3g} ({c.rel_err:.1%})"
         style = {"quantized": "", "folded": "[yellow]", "unchanged": "[dim]"}[c.status]
         rows.append([c.node, c.op, c.before, f"{style}{c.after}", err])
-    console.print(_table("original -> quantized, node by node (error on validation inputs)",
-                         ["node", "op", "original", "quantized", "max abs err (rel)"], rows))
+    console.print(
+        _table(
+            "original -> quantized, node by node (error on validation inputs)",
+            ["node", "op", "original", "quantized", "max abs err (rel)"],
+            rows,
+        )
+    )
     bad = [c for c in report.grid if not c.ok]
     n = sum(c.count for c in report.grid)
-    console.print(f"grid check: {n:,} quantized parameters in {len(report.grid)} tensors, "
-                  + ("[bold green]all on their fixed-point grids[/]" if not bad else f"[bold red]{len(bad)} off[/]"))
+    console.print(
+        f"grid check: {n:,} quantized parameters in {len(report.grid)} tensors, "
+        + ("[bold green]all on their fixed-point grids[/]" if not bad else f"[bold red]{len(bad)} off[/]")
+    )
     how = f"{len(q.quantized.history)} QAT epochs" if q.quantized.history else "post-training quantization"
-    console.print(f"validation accuracy: float {q.float_val_acc:.4f} -> integer reference {q.int_val_acc:.4f} "
-                  f"({q.int_val_acc - q.float_val_acc:+.4f}); {how}")
+    console.print(
+        f"validation accuracy: float {q.float_val_acc:.4f} -> integer reference {q.int_val_acc:.4f} "
+        f"({q.int_val_acc - q.float_val_acc:+.4f}); {how}"
+    )
     verify_grid(list(report.grid))
     console.print(f"[bold green]quantized[/]: {out}  (changes.md, quant_graph.json, report.json)")
 
 
 # -- flow analyze -------------------------------------------------------------------------------------
 
-analyze_app = typer.Typer(help="Look at a network: its traced graph, its weights and activations.",
-                          no_args_is_help=True)
+analyze_app = typer.Typer(
+    help="Look at a network: its traced graph, its weights and activations.", no_args_is_help=True
+)
 
 
 @analyze_app.command("graph")
 def analyze_graph(
     model: ModelArg,
     config: ConfigOpt = None,
-    checkpoint: Annotated[Path | None, typer.Option(help="resolve auto precisions on this checkpoint and the "
-                                                         "training data")] = None,
-    quant_graph: Annotated[Path | None, typer.Option(help="precisions of a quant_graph.json "
-                                                          "(flow build / flow quantize)")] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="resolve auto precisions on this checkpoint and the training data")
+    ] = None,
+    quant_graph: Annotated[
+        Path | None, typer.Option(help="precisions of a quant_graph.json (flow build / flow quantize)")
+    ] = None,
     data: DataOpt = None,
     split_seed: SplitSeedOpt = 42,
 ) -> None:
     """The traced float graph: node, op kind, target, shape and precision."""
-    from flow.ir import QuantGraph
+    from flow.ir.graph import QuantGraph
     from flow.studies.graph import calibrated_precisions, config_precisions, graph_precisions, graph_rows
 
     spec = _spec(model, config)
@@ -342,16 +396,19 @@ def analyze_graph(
     else:
         prec = config_precisions(spec)
     rows = graph_rows(spec, prec, model_obj)
-    console.print(_table(f"{spec.name}: traced graph ({len(rows)} nodes); precision from {prec.source}",
-                         ["node", "op", "target", "module", "shape", "dtype", "precision"],
-                         [[r.node, r.op, r.target, r.module, r.shape, r.dtype, r.precision] for r in rows]))
+    console.print(
+        _table(
+            f"{spec.name}: traced graph ({len(rows)} nodes); precision from {prec.source}",
+            ["node", "op", "target", "module", "shape", "dtype", "precision"],
+            [[r.node, r.op, r.target, r.module, r.shape, r.dtype, r.precision] for r in rows],
+        )
+    )
 
 
 @analyze_app.command("stats")
 def analyze_stats(
     model: ModelArg,
-    checkpoint: Annotated[Path | None, typer.Option(help="a `flow train` checkpoint (default: a fresh model)")
-                          ] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="a `flow train` checkpoint (default: a fresh model)")] = None,
     batches: Annotated[int, typer.Option(help="batches of training inputs for activation ranges")] = 10,
     batch_size: Annotated[int, typer.Option(help="jets per batch")] = 256,
     seed: Annotated[int | None, typer.Option(help="seed of a fresh model's weights (default: the model's)")] = None,
@@ -376,25 +433,63 @@ def analyze_stats(
         (mean, std), what = d.standardization(), "fresh (untrained) model"
     train, _, _ = d.arrays(mean, std)
     p = profile(spec, net, train.x, batches, batch_size)
-    console.print(_table(f"{spec.name} ({what}): weights", ["layer", "param", "shape", "mean", "variance", "min",
-                                                              "max", "int bits"],
-                         [[w.layer, w.param, "x".join(map(str, w.shape)), f"{w.mean:.4g}", f"{w.var:.4g}",
-                           f"{w.min:.4g}", f"{w.max:.4g}", str(w.int_bits)] for w in p.weights]))
-    console.print(_table("hardware parameters (BatchNorm folded)", ["layer", "role", "max |v|", "int bits",
-                                                                     "suggested (configured width)"],
-                         [[h.layer, h.role, f"{h.max_abs:.4g}", str(h.int_bits), h.suggested] for h in p.hardware]))
-    console.print(_table(f"activations over {p.samples:,} training jets",
-                         ["value", "kind", "min", "max", "range", "mean", "std", "int bits", "suggested"],
-                         [[a.value, a.kind, f"{a.min:.4g}", f"{a.max:.4g}", f"{a.range:.4g}", f"{a.mean:.4g}",
-                           f"{a.std:.4g}", str(a.int_bits), a.suggested] for a in p.activations]))
-    console.print("[dim]int bits include the sign bit (hls4ml's I in ap_fixed<W,I>); negative when every value is "
-                  "below 1/2. Suggested: what frac = \"auto\" picks at the configured width.[/]")
+    console.print(
+        _table(
+            f"{spec.name} ({what}): weights",
+            ["layer", "param", "shape", "mean", "variance", "min", "max", "int bits"],
+            [
+                [
+                    w.layer,
+                    w.param,
+                    "x".join(map(str, w.shape)),
+                    f"{w.mean:.4g}",
+                    f"{w.var:.4g}",
+                    f"{w.min:.4g}",
+                    f"{w.max:.4g}",
+                    str(w.int_bits),
+                ]
+                for w in p.weights
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "hardware parameters (BatchNorm folded)",
+            ["layer", "role", "max |v|", "int bits", "suggested (configured width)"],
+            [[h.layer, h.role, f"{h.max_abs:.4g}", str(h.int_bits), h.suggested] for h in p.hardware],
+        )
+    )
+    console.print(
+        _table(
+            f"activations over {p.samples:,} training jets",
+            ["value", "kind", "min", "max", "range", "mean", "std", "int bits", "suggested"],
+            [
+                [
+                    a.value,
+                    a.kind,
+                    f"{a.min:.4g}",
+                    f"{a.max:.4g}",
+                    f"{a.range:.4g}",
+                    f"{a.mean:.4g}",
+                    f"{a.std:.4g}",
+                    str(a.int_bits),
+                    a.suggested,
+                ]
+                for a in p.activations
+            ],
+        )
+    )
+    console.print(
+        "[dim]int bits include the sign bit (hls4ml's I in ap_fixed<W,I>); negative when every value is "
+        'below 1/2. Suggested: what frac = "auto" picks at the configured width.[/]'
+    )
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(p.as_dict(), indent=1))
 
 
 # -- mounting -----------------------------------------------------------------------------------------
+
 
 def register(app: typer.Typer) -> None:
     """Add train, sweep, baseline, quantize and the analyze group to ``app``."""

@@ -43,8 +43,13 @@ def mlp_accuracy(ds: JetDataset, *, seed: int = 42, max_iter: int = 60) -> MlpRe
     std[std == 0] = 1.0
     t0 = time.perf_counter()
     clf = MLPClassifier(
-        hidden_layer_sizes=(64, 32, 32), early_stopping=True, validation_fraction=0.1, n_iter_no_change=8,
-        max_iter=max_iter, batch_size=256, random_state=seed,
+        hidden_layer_sizes=(64, 32, 32),
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=8,
+        max_iter=max_iter,
+        batch_size=256,
+        random_state=seed,
     )
     clf.fit((x_tr - mean) / std, parts.train.labels)
     pred = clf.predict((x_te - mean) / std)
@@ -71,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"W jets with 65 < mass_mmdt < 105 GeV: {phys.w_in_window:.1%} (bar 60%)")
     print(f"top jets with 140 < mass_mmdt < 200 GeV: {phys.top_in_window:.1%} (bar 50%)")
     res = mlp_accuracy(ds, max_iter=a.epochs)
-    print(f"MLP(64,32,32) test accuracy: {res.test_accuracy:.1%} on {res.test_jets:,} test jets "
-          f"(trained on {res.train_jets:,}, {res.seconds:.0f} s; bar {MIN_MLP_ACCURACY:.0%})")
+    print(
+        f"MLP(64,32,32) test accuracy: {res.test_accuracy:.1%} on {res.test_jets:,} test jets "
+        f"(trained on {res.train_jets:,}, {res.seconds:.0f} s; bar {MIN_MLP_ACCURACY:.0%})"
+    )
     print("confusion (rows true, columns predicted): " + " ".join(CLASS_NAMES))
     for c, row in zip(CLASS_NAMES, res.confusion, strict=True):
         print(f"  {c}: " + " ".join(f"{v:5d}" for v in row))

@@ -102,8 +102,13 @@ def _draw(ax, ds: JetDataset, name: str, bins: int) -> None:
         sel = ds.labels == i
         if sel.any():
             ax.hist(
-                np.clip(values[sel], edges[0], edges[-1]), bins=edges, density=True, histtype="step",
-                lw=1.4, color=CLASS_COLORS[c], label=f"{CLASS_LABELS[c]} ({int(sel.sum())})",
+                np.clip(values[sel], edges[0], edges[-1]),
+                bins=edges,
+                density=True,
+                histtype="step",
+                lw=1.4,
+                color=CLASS_COLORS[c],
+                label=f"{CLASS_LABELS[c]} ({int(sel.sum())})",
             )
     ax.set_xlabel(name + (" [GeV]" if name == "mass_mmdt" else ""))
     ax.set_ylabel("density")

@@ -53,9 +53,7 @@ def _format_of(path: Path) -> str:
         suffixes = suffixes[:-1]
     fmt = SUFFIXES.get(suffixes[-1] if suffixes else "")
     if fmt is None:
-        raise DataError(
-            f"{path}: unknown file type {path.suffix or '(none)'!r}; use .arff, .csv, .parquet or .npz"
-        )
+        raise DataError(f"{path}: unknown file type {path.suffix or '(none)'!r}; use .arff, .csv, .parquet or .npz")
     return fmt
 
 
@@ -247,8 +245,15 @@ def _read_arff(path: Path) -> tuple[pd.DataFrame, dict]:
         return _read_arff_liac(path), meta
     try:
         frame = pd.read_csv(
-            io.StringIO(body), names=names, header=None, comment="%", quotechar="'",
-            skipinitialspace=True, na_values=["?"], keep_default_na=True, low_memory=False,
+            io.StringIO(body),
+            names=names,
+            header=None,
+            comment="%",
+            quotechar="'",
+            skipinitialspace=True,
+            na_values=["?"],
+            keep_default_na=True,
+            low_memory=False,
         )
     except (pd.errors.ParserError, ValueError):
         return _read_arff_liac(path), meta

@@ -8,5 +8,4 @@ from flow.export.float_onnx import check_float, export_float
 from flow.export.qonnx_model import build_qonnx, compute_type
 from flow.export.qonnx_run import check_qonnx, execute, run_qonnx
 
-__all__ = ["build_qonnx", "check_float", "check_qonnx", "compute_type", "execute", "export_float",
-           "run_qonnx"]
+__all__ = ["build_qonnx", "check_float", "check_qonnx", "compute_type", "execute", "export_float", "run_qonnx"]

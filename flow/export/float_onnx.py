@@ -47,9 +47,17 @@ def export_float(model: torch.nn.Module, path: Path, n_inputs: int) -> Path:
     path = Path(path)
     try:
         with _quiet():
-            torch.onnx.export(model, example, str(path), dynamo=True, verbose=False, opset_version=OPSET,
-                              input_names=[INPUT], output_names=[OUTPUT],
-                              dynamic_shapes=({0: torch.export.Dim("batch")},))
+            torch.onnx.export(
+                model,
+                example,
+                str(path),
+                dynamo=True,
+                verbose=False,
+                opset_version=OPSET,
+                input_names=[INPUT],
+                output_names=[OUTPUT],
+                dynamic_shapes=({0: torch.export.Dim("batch")},),
+            )
     except Exception as e:
         raise ToolError(f"ONNX export of the float model failed: {e}") from e
     return path
@@ -76,7 +84,9 @@ def check_float(path: Path, model: torch.nn.Module, x: np.ndarray) -> float:
     if len(bad):
         i = int(bad[0][0])
         n_bad = len(np.unique(bad[:, 0]))
-        raise MismatchError(f"ONNX (onnxruntime) differs from PyTorch on {n_bad} of {len(x)} vectors beyond "
-                            f"atol={ATOL}, rtol={RTOL}; first: vector {i}, onnx {got[i].tolist()}, "
-                            f"torch {want[i].tolist()}")
+        raise MismatchError(
+            f"ONNX (onnxruntime) differs from PyTorch on {n_bad} of {len(x)} vectors beyond "
+            f"atol={ATOL}, rtol={RTOL}; first: vector {i}, onnx {got[i].tolist()}, "
+            f"torch {want[i].tolist()}"
+        )
     return float(err.max()) if err.size else 0.0

@@ -18,7 +18,7 @@ graph's compute type. That is float32 when every intermediate code (sums, produc
 add) fits in 24 bits, else float64 with a ``Cast`` after each Quant (53 bits; wider is refused).
 Every op is then exact: power-of-two scalings, and sums/products of integers that fit the mantissa.
 The graph input is float64 so that real-valued (standardized) features quantize exactly like
-:func:`flow.fixed.quantize_float`.
+:func:`flow.ir.fixed.quantize_float`.
 
 Layers: ``Dense`` -> ``MatMul(x, Quant(W^T)) + Quant(b)`` [wrap] -> quantize to out_type;
 ``ReLU`` -> ``Relu`` -> quantize; ``ScaleShift`` -> ``Mul(x, Quant(s)) + Quant(t)`` -> quantize.
@@ -34,8 +34,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from flow.errors import ConfigError
-from flow.fixed import FixedType, Overflow, Rounding, bits_for_range
-from flow.ir import Dense, Layer, QuantGraph, ReLU, ScaleShift, exact_accum_type
+from flow.ir.fixed import FixedType, Overflow, Rounding, bits_for_range
+from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift, exact_accum_type
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
 OPSET = 13
@@ -85,8 +85,10 @@ def compute_type(graph: QuantGraph) -> int:
     """``TensorProto.FLOAT`` if every intermediate fits 24 bits, ``DOUBLE`` if 53; else ConfigError."""
     for name, t in _quantized_types(graph):
         if t.width > QUANT_MAX_BITS:
-            raise ConfigError(f"{name}: {t.describe()} is wider than {QUANT_MAX_BITS} bits; qonnx stores "
-                              "Quant outputs as float32, which could not hold it exactly")
+            raise ConfigError(
+                f"{name}: {t.describe()} is wider than {QUANT_MAX_BITS} bits; qonnx stores "
+                "Quant outputs as float32, which could not hold it exactly"
+            )
     need = max(intermediate_bits(layer) for layer in graph.layers)
     for elem in (TensorProto.FLOAT, TensorProto.DOUBLE):
         if need <= _MANTISSA[elem]:
@@ -123,11 +125,13 @@ class _Builder:
         self.infos[name] = (elem, list(arr.shape))
         return name
 
-    def op(self, op_type: str, inputs: list[str], elem: int, shape: list, out: str | None = None,
-           domain: str = "", **attrs) -> str:
+    def op(
+        self, op_type: str, inputs: list[str], elem: int, shape: list, out: str | None = None, domain: str = "", **attrs
+    ) -> str:
         out = out or self.fresh(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=f"{op_type}_{len(self.nodes)}",
-                                           domain=domain, **attrs))
+        self.nodes.append(
+            helper.make_node(op_type, inputs, [out], name=f"{op_type}_{len(self.nodes)}", domain=domain, **attrs)
+        )
         self.infos[out] = (elem, shape)
         return out
 
@@ -135,10 +139,8 @@ class _Builder:
 def _quant(b: _Builder, x: str, t: FixedType, shape: list, mode: str, out: str | None = None) -> str:
     """``Quant`` node of type ``t`` (float32 output)."""
     f = TensorProto.FLOAT
-    args = [x, b.const("scale", 2.0**-t.frac, f), b.const("zeropt", 0.0, f),
-            b.const("bitwidth", float(t.width), f)]
-    return b.op("Quant", args, f, shape, out, domain=QONNX_DOMAIN, signed=int(t.signed), narrow=0,
-                rounding_mode=mode)
+    args = [x, b.const("scale", 2.0**-t.frac, f), b.const("zeropt", 0.0, f), b.const("bitwidth", float(t.width), f)]
+    return b.op("Quant", args, f, shape, out, domain=QONNX_DOMAIN, signed=int(t.signed), narrow=0, rounding_mode=mode)
 
 
 def _wrap_codes(b: _Builder, v: str, t: FixedType, shape: list, elem: int, round_half: bool) -> str:
@@ -147,10 +149,18 @@ def _wrap_codes(b: _Builder, v: str, t: FixedType, shape: list, elem: int, round
     if round_half:
         c = b.op("Add", [c, b.const("half", 0.5, elem)], elem, shape)
     c = b.op("Floor", [c], elem, shape)
-    k = b.op("Mul", [b.op("Sub", [c, b.const("min", float(t.min_code), elem)], elem, shape),
-                     b.const("k", 2.0**-t.width, elem)], elem, shape)
-    c = b.op("Sub", [c, b.op("Mul", [b.op("Floor", [k], elem, shape), b.const("k", 2.0**t.width, elem)],
-                             elem, shape)], elem, shape)
+    k = b.op(
+        "Mul",
+        [b.op("Sub", [c, b.const("min", float(t.min_code), elem)], elem, shape), b.const("k", 2.0**-t.width, elem)],
+        elem,
+        shape,
+    )
+    c = b.op(
+        "Sub",
+        [c, b.op("Mul", [b.op("Floor", [k], elem, shape), b.const("k", 2.0**t.width, elem)], elem, shape)],
+        elem,
+        shape,
+    )
     return b.op("Mul", [c, b.const("k", 2.0**-t.frac, elem)], elem, shape)
 
 
@@ -158,8 +168,9 @@ def _to_compute(b: _Builder, q: str, shape: list, elem: int) -> str:
     return q if elem == TensorProto.FLOAT else b.op("Cast", [q], elem, shape, to=elem)
 
 
-def _requantize(b: _Builder, v: str, grid_frac: float, t: FixedType, shape: list, elem: int,
-                out: str | None = None) -> str:
+def _requantize(
+    b: _Builder, v: str, grid_frac: float, t: FixedType, shape: list, elem: int, out: str | None = None
+) -> str:
     """Values on a ``2**-grid_frac`` grid (``inf``: real) -> type ``t``: round, then overflow."""
     drops = grid_frac > t.frac
     round_half = drops and t.rounding is Rounding.RND
@@ -171,8 +182,9 @@ def _requantize(b: _Builder, v: str, grid_frac: float, t: FixedType, shape: list
 
 
 def _param(b: _Builder, hint: str, codes: np.ndarray, t: FixedType, elem: int) -> str:
-    q = _quant(b, b.const(hint, codes.astype(np.float64) * 2.0**-t.frac, TensorProto.FLOAT), t,
-               list(codes.shape), "ROUND")
+    q = _quant(
+        b, b.const(hint, codes.astype(np.float64) * 2.0**-t.frac, TensorProto.FLOAT), t, list(codes.shape), "ROUND"
+    )
     return _to_compute(b, q, list(codes.shape), elem)
 
 
@@ -181,8 +193,12 @@ def _layer(b: _Builder, layer: Layer, x: str, elem: int) -> str:
     shape = [b.batch, layer.n_out]
     if isinstance(layer, Dense):
         w = _param(b, f"{layer.name}_weight", layer.weight.T, layer.weight_type, elem)
-        acc = b.op("Add", [b.op("MatMul", [x, w], elem, shape),
-                           _param(b, f"{layer.name}_bias", layer.bias, layer.bias_type, elem)], elem, shape)
+        acc = b.op(
+            "Add",
+            [b.op("MatMul", [x, w], elem, shape), _param(b, f"{layer.name}_bias", layer.bias, layer.bias_type, elem)],
+            elem,
+            shape,
+        )
         if _dense_exact(layer).width > layer.accum_type.width:
             acc = _wrap_codes(b, acc, layer.accum_type, shape, elem, round_half=False)
         v = acc
@@ -209,11 +225,14 @@ def build_qonnx(graph: QuantGraph, batch: int = 1) -> onnx.ModelProto:
     out = output_name(graph.layers[-1])
     inputs = [helper.make_tensor_value_info(INPUT, TensorProto.DOUBLE, in_shape)]
     outputs = [helper.make_tensor_value_info(out, TensorProto.FLOAT, [batch, graph.n_outputs])]
-    hidden = [helper.make_tensor_value_info(n, e, s) for n, (e, s) in b.infos.items()
-              if n not in (INPUT, out)]
+    hidden = [helper.make_tensor_value_info(n, e, s) for n, (e, s) in b.infos.items() if n not in (INPUT, out)]
     g = helper.make_graph(b.nodes, graph.name, inputs, outputs, initializer=b.inits, value_info=hidden)
-    model = helper.make_model(g, producer_name="flow", opset_imports=[
-        helper.make_opsetid("", OPSET), helper.make_opsetid(QONNX_DOMAIN, QONNX_OPSET)])
-    helper.set_model_props(model, {"flow.compute_type": TensorProto.DataType.Name(elem),
-                                   "flow.output_frac": str(graph.output_type.frac)})
+    model = helper.make_model(
+        g,
+        producer_name="flow",
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(QONNX_DOMAIN, QONNX_OPSET)],
+    )
+    helper.set_model_props(
+        model, {"flow.compute_type": TensorProto.DataType.Name(elem), "flow.output_frac": str(graph.output_type.frac)}
+    )
     return model

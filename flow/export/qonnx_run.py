@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from flow.compare import first_mismatch, locate, mismatch_error, to_codes, to_values
 from flow.export.qonnx_model import INPUT, output_name
-from flow.hls.compare import first_mismatch, locate, mismatch_error, to_codes, to_values
-from flow.ir import QuantGraph
+from flow.ir.graph import QuantGraph
 
 BATCH = 8192
 
@@ -50,8 +50,14 @@ def _wrapper(model: onnx.ModelProto | Path | str, batch: int):
     return ModelWrapper(with_batch(proto, batch))
 
 
-def execute(model: onnx.ModelProto | Path | str, x: np.ndarray, *, batch: int = BATCH,
-            advance: Callable[..., None] | None = None, full_context: bool = False):
+def execute(
+    model: onnx.ModelProto | Path | str,
+    x: np.ndarray,
+    *,
+    batch: int = BATCH,
+    advance: Callable[..., None] | None = None,
+    full_context: bool = False,
+):
     """Run ``x`` ([N, n_in] float64) through the model; returns the graph output [N, n_out] (float32),
     or with ``full_context`` the list of per-chunk execution contexts (every tensor)."""
     from qonnx.core.onnx_exec import execute_onnx
@@ -61,14 +67,16 @@ def execute(model: onnx.ModelProto | Path | str, x: np.ndarray, *, batch: int = 
     out_name = wrapper.graph.output[0].name
     results = []
     for lo in range(0, len(x), batch):
-        chunk = np.asarray(x[lo:lo + batch], dtype=np.float64)
+        chunk = np.asarray(x[lo : lo + batch], dtype=np.float64)
         n = len(chunk)
         if n < batch:
             chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - n, axis=0)])
-        ctx = execute_onnx(wrapper, {INPUT: np.ascontiguousarray(chunk)},
-                           return_full_exec_context=full_context)
-        results.append({k: v[:n] if isinstance(v, np.ndarray) and v.ndim and v.shape[0] == batch else v
-                        for k, v in ctx.items()} if full_context else ctx[out_name][:n])
+        ctx = execute_onnx(wrapper, {INPUT: np.ascontiguousarray(chunk)}, return_full_exec_context=full_context)
+        results.append(
+            {k: v[:n] if isinstance(v, np.ndarray) and v.ndim and v.shape[0] == batch else v for k, v in ctx.items()}
+            if full_context
+            else ctx[out_name][:n]
+        )
         if advance:
             advance(n)
     if full_context:
@@ -85,13 +93,16 @@ def run_qonnx(model, graph: QuantGraph, codes: np.ndarray, **kw) -> np.ndarray:
 def qonnx_layers(model, graph: QuantGraph, codes: np.ndarray) -> dict[str, np.ndarray]:
     """Per-layer output codes (tensors ``<layer>_out``) of the QONNX model on a few vectors."""
     ctx = execute(model, to_values(codes, graph.input_type), full_context=True)[0]
-    return {layer.name: to_codes(ctx[output_name(layer)], layer.out_type, f"QONNX layer {layer.name!r}")
-            for layer in graph.layers if output_name(layer) in ctx}
+    return {
+        layer.name: to_codes(ctx[output_name(layer)], layer.out_type, f"QONNX layer {layer.name!r}")
+        for layer in graph.layers
+        if output_name(layer) in ctx
+    }
 
 
 def check_qonnx(model, graph: QuantGraph, codes: np.ndarray, ref: np.ndarray, **kw) -> np.ndarray:
     """QONNX output codes, which must equal ``ref`` exactly; else MismatchError with the first bad
-    vector and the first layer that differs from :func:`flow.reference.iter_layers`."""
+    vector and the first layer that differs from :func:`flow.ir.reference.iter_layers`."""
     got = run_qonnx(model, graph, codes, **kw)
     n_bad, bad = first_mismatch(got, ref)
     if n_bad:

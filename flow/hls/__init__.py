@@ -13,5 +13,13 @@ from flow.hls.csim import check_csim, run_csim
 from flow.hls.precision import ap_type, parse_ap_type, precision_table
 from flow.hls.project import HlsProject, build_project, write_testbench
 
-__all__ = ["HlsProject", "ap_type", "build_project", "check_csim", "parse_ap_type", "precision_table",
-           "run_csim", "write_testbench"]
+__all__ = [
+    "HlsProject",
+    "ap_type",
+    "build_project",
+    "check_csim",
+    "parse_ap_type",
+    "precision_table",
+    "run_csim",
+    "write_testbench",
+]

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from flow.compare import first_mismatch, locate, mismatch_error, to_codes, to_values
 from flow.errors import ToolError
-from flow.hls.compare import first_mismatch, locate, mismatch_error, to_codes, to_values
 from flow.hls.precision import hls_name
 from flow.hls.project import HlsProject
 
@@ -34,8 +34,9 @@ def _top_function(project: HlsProject):
     return fn
 
 
-def run_csim_values(project: HlsProject, x: np.ndarray, *, threads: int | None = None,
-                    advance: Callable[..., None] | None = None) -> np.ndarray:
+def run_csim_values(
+    project: HlsProject, x: np.ndarray, *, threads: int | None = None, advance: Callable[..., None] | None = None
+) -> np.ndarray:
     """Float64 inputs ``[N, n_in]`` -> float64 outputs ``[N, n_out]`` of the compiled C simulation."""
     g = project.graph
     x = np.ascontiguousarray(x, dtype=np.float64)
@@ -96,8 +97,7 @@ def trace_layers(project: HlsProject, codes: np.ndarray) -> dict[str, np.ndarray
         for e in entries:
             layer = sizes.get(e.name.decode()) if e.name else None
             if layer is not None:
-                vals = np.ctypeslib.as_array(ctypes.cast(e.data, ctypes.POINTER(ctypes.c_double)),
-                                             shape=(layer.n_out,))
+                vals = np.ctypeslib.as_array(ctypes.cast(e.data, ctypes.POINTER(ctypes.c_double)), shape=(layer.n_out,))
                 out[layer.name] = np.rint(vals * 2.0**layer.out_type.frac).astype(np.int64)[None, :]
     finally:
         lib.free_trace_storage()
@@ -106,7 +106,7 @@ def trace_layers(project: HlsProject, codes: np.ndarray) -> dict[str, np.ndarray
 
 def check_csim(project: HlsProject, codes: np.ndarray, ref: np.ndarray, **kw) -> np.ndarray:
     """C-sim output codes, which must equal ``ref`` exactly; else MismatchError naming the first bad
-    vector and the first layer whose traced output differs from :func:`flow.reference.iter_layers`."""
+    vector and the first layer whose traced output differs from :func:`flow.ir.reference.iter_layers`."""
     got = run_csim(project, codes, **kw)
     n_bad, bad = first_mismatch(got, ref)
     if n_bad:

@@ -4,7 +4,7 @@
 ``I = width - frac`` (integer bits including the sign; may be negative or exceed ``W``),
 ``Q = AP_TRN | AP_RND`` and ``O = AP_WRAP | AP_SAT``; unsigned types are ``ap_ufixed``. ``AP_RND``
 adds half an LSB and truncates (``floor(x + 1/2)``), ``AP_TRN`` truncates (``floor(x)``), exactly
-the two rounding modes of :mod:`flow.fixed`. This module is the only place that writes that text.
+the two rounding modes of :mod:`flow.ir.fixed`. This module is the only place that writes that text.
 
 hls4ml roles per layer (hls4ml layer class, then config key -> our type):
 
@@ -21,13 +21,15 @@ from __future__ import annotations
 import re
 
 from flow.errors import ConfigError
-from flow.fixed import FixedType, Overflow, Rounding
-from flow.ir import Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.ir.fixed import FixedType, Overflow, Rounding
+from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift
 
 INPUT_NAME = "x"  # the hls4ml Input layer: the argument name of the generated torch module's forward()
 
-_AP_RE = re.compile(r"^\s*ap_(u?)fixed\s*<\s*(-?\d+)\s*,\s*(-?\d+)\s*(?:,\s*(AP_\w+)\s*)?(?:,\s*(AP_\w+)\s*)?"
-                    r"(?:,\s*(\d+)\s*)?>\s*$")
+_AP_RE = re.compile(
+    r"^\s*ap_(u?)fixed\s*<\s*(-?\d+)\s*,\s*(-?\d+)\s*(?:,\s*(AP_\w+)\s*)?(?:,\s*(AP_\w+)\s*)?"
+    r"(?:,\s*(\d+)\s*)?>\s*$"
+)
 _ROUND = {Rounding.TRN: "AP_TRN", Rounding.RND: "AP_RND"}
 _OVERFLOW = {Overflow.WRAP: "AP_WRAP", Overflow.SAT: "AP_SAT"}
 
@@ -65,8 +67,12 @@ def hls_name(name: str) -> str:
 def layer_roles(layer: Layer) -> dict[str, FixedType]:
     """hls4ml precision keys of one layer and the FixedType each must carry."""
     if isinstance(layer, Dense):
-        return {"weight": layer.weight_type, "bias": layer.bias_type, "accum": layer.accum_type,
-                "result": layer.out_type}
+        return {
+            "weight": layer.weight_type,
+            "bias": layer.bias_type,
+            "accum": layer.accum_type,
+            "result": layer.out_type,
+        }
     if isinstance(layer, ScaleShift):
         return {"scale": layer.scale_type, "bias": layer.shift_type, "result": layer.out_type}
     if isinstance(layer, ReLU):
@@ -80,8 +86,7 @@ def graph_roles(graph: QuantGraph) -> dict[str, dict[str, FixedType]]:
     for layer in graph.layers:
         name = hls_name(layer.name)
         if name in roles:
-            raise ConfigError(f"layer {layer.name!r}: hls4ml name {name!r} is already taken; "
-                              "rename the layer")
+            raise ConfigError(f"layer {layer.name!r}: hls4ml name {name!r} is already taken; rename the layer")
         roles[name] = layer_roles(layer)
     return roles
 

@@ -7,7 +7,7 @@ strategy, reuse factor 1. The arithmetic hls4ml then generates (checked in :mod:
 * Dense (``nnet::dense_latency``): ``mult = (accum_t)(x * w)`` -- ``ap_fixed`` products are full
   precision and ``frac(accum) = frac(x) + frac(w)``, so the cast drops no bits; ``acc = (accum_t)b +
   sum(mult)`` wraps modulo ``2**W_accum`` like the reference; ``res = (result_t)acc`` rounds, then
-  overflows (``AP_RND``/``AP_TRN``, ``AP_SAT``/``AP_WRAP``) == :func:`flow.fixed.requantize`.
+  overflows (``AP_RND``/``AP_TRN``, ``AP_SAT``/``AP_WRAP``) == :func:`flow.ir.fixed.requantize`.
 * ReLU (``nnet::relu``): ``res = x > 0 ? x : 0`` assigned to ``result_t`` == requantize(max(x, 0)).
 * ScaleShift as BatchNormalization (``nnet::normalize``): ``res = x * s + b`` at full precision,
   assigned to ``result_t`` == requantize(x * s + (t << shift)).
@@ -27,19 +27,27 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.compare import to_values
+from flow.config.targets import Target
 from flow.errors import ConfigError, ToolError
-from flow.hls.compare import to_values
 from flow.hls.precision import INPUT_NAME, precision_table
 from flow.hls.torch_model import to_torch
 from flow.hls.verify import check_project
-from flow.ir import QuantGraph
-from flow.targets import Target
+from flow.ir.graph import QuantGraph
 
 BACKENDS = ("Vitis", "Vivado")
 _NOP_BN_PASS = "remove_nop_batch_normalization"
 # What the vendor tool runs by default: C simulation of tb_data/ and C synthesis (reports), no co-sim.
-BUILD_OPTIONS = {"reset": 1, "csim": 1, "synth": 1, "cosim": 0, "validation": 0, "export": 0, "vsynth": 0,
-                 "fifo_opt": 0}
+BUILD_OPTIONS = {
+    "reset": 1,
+    "csim": 1,
+    "synth": 1,
+    "cosim": 0,
+    "validation": 0,
+    "export": 0,
+    "vsynth": 0,
+    "fifo_opt": 0,
+}
 
 
 @dataclass
@@ -90,9 +98,14 @@ def hls_config(graph: QuantGraph, module, backend: str) -> dict:
     """hls4ml config: name granularity, Latency, reuse 1, our precision on every role of every layer."""
     import hls4ml
 
-    cfg = hls4ml.utils.config_from_pytorch_model(module, (graph.n_inputs,), granularity="name",
-                                                 backend=backend, default_precision="ap_fixed<16,6>",
-                                                 default_reuse_factor=1)
+    cfg = hls4ml.utils.config_from_pytorch_model(
+        module,
+        (graph.n_inputs,),
+        granularity="name",
+        backend=backend,
+        default_precision="ap_fixed<16,6>",
+        default_reuse_factor=1,
+    )
     cfg["Model"].update({"Strategy": "Latency", "ReuseFactor": 1})
     for name, roles in precision_table(graph).items():
         layer_cfg = cfg["LayerName"].setdefault(name, {})
@@ -109,17 +122,21 @@ def write_build_scripts(project_dir: Path, backend: str) -> None:
     (project_dir / "build_opt.tcl").write_text(f"array set opt {{\n{opts}}}\n")
     args = " ".join(f"{k}={v}" for k, v in BUILD_OPTIONS.items())
     if backend == "Vitis":
-        run = ("if command -v vitis-run >/dev/null 2>&1; then exec vitis-run --mode hls --tcl build_prj.tcl\n"
-               "elif command -v vitis_hls >/dev/null 2>&1; then exec vitis_hls -f build_prj.tcl\n")
+        run = (
+            "if command -v vitis-run >/dev/null 2>&1; then exec vitis-run --mode hls --tcl build_prj.tcl\n"
+            "elif command -v vitis_hls >/dev/null 2>&1; then exec vitis_hls -f build_prj.tcl\n"
+        )
     else:
         run = f'if command -v vivado_hls >/dev/null 2>&1; then exec vivado_hls -f build_prj.tcl "{args}"\n'
-    script = ("#!/bin/sh\n"
-              f"# C simulation + C synthesis of this hls4ml project ({backend} backend).\n"
-              "# What runs: build_opt.tcl (read by build_prj.tcl).\n"
-              "# Reports: <project>_prj/solution1/syn/report/, C-sim outputs: tb_data/csim_results.log\n"
-              'cd "$(dirname "$0")" || exit 1\n'
-              f"{run}"
-              'else echo "no AMD HLS tool on PATH (vitis-run, vitis_hls or vivado_hls)" >&2; exit 127\nfi\n')
+    script = (
+        "#!/bin/sh\n"
+        f"# C simulation + C synthesis of this hls4ml project ({backend} backend).\n"
+        "# What runs: build_opt.tcl (read by build_prj.tcl).\n"
+        "# Reports: <project>_prj/solution1/syn/report/, C-sim outputs: tb_data/csim_results.log\n"
+        'cd "$(dirname "$0")" || exit 1\n'
+        f"{run}"
+        'else echo "no AMD HLS tool on PATH (vitis-run, vitis_hls or vivado_hls)" >&2; exit 127\nfi\n'
+    )
     path = project_dir / "build.sh"
     path.write_text(script)
     path.chmod(0o755)
@@ -130,13 +147,16 @@ def write_testbench(project: HlsProject, codes: np.ndarray, ref_codes: np.ndarra
     tb = project.project_dir / "tb_data"
     tb.mkdir(exist_ok=True)
     g = project.graph
-    for name, arr in (("tb_input_features.dat", to_values(codes, g.input_type)),
-                      ("tb_output_predictions.dat", to_values(ref_codes, g.output_type))):
+    for name, arr in (
+        ("tb_input_features.dat", to_values(codes, g.input_type)),
+        ("tb_output_predictions.dat", to_values(ref_codes, g.output_type)),
+    ):
         (tb / name).write_text("".join(" ".join(repr(float(v)) for v in row) + " \n" for row in arr))
 
 
-def convert(graph: QuantGraph, project_dir: Path, target: Target, *, project_name: str = "myproject",
-            backend: str = "Vitis") -> HlsProject:
+def convert(
+    graph: QuantGraph, project_dir: Path, target: Target, *, project_name: str = "myproject", backend: str = "Vitis"
+) -> HlsProject:
     """hls4ml ``ModelGraph`` of ``graph`` for ``target`` (part, clock), not yet written."""
     import hls4ml
 
@@ -147,13 +167,27 @@ def convert(graph: QuantGraph, project_dir: Path, target: Target, *, project_nam
     cfg = hls_config(graph, module, backend)
     with _hls4ml_output(project_dir / "hls4ml.log", "convert the model"), _keep_nop_batchnorms():
         hm = hls4ml.converters.convert_from_pytorch_model(
-            module, output_dir=str(project_dir), project_name=project_name, backend=backend, hls_config=cfg,
-            part=target.part, clock_period=round(target.clock_ns, 6), io_type="io_parallel")
+            module,
+            output_dir=str(project_dir),
+            project_name=project_name,
+            backend=backend,
+            hls_config=cfg,
+            part=target.part,
+            clock_period=round(target.clock_ns, 6),
+            io_type="io_parallel",
+        )
     return HlsProject(graph, hm, project_dir, project_name, backend, precision_table(graph))
 
 
-def build_project(graph: QuantGraph, project_dir: Path, target: Target, *, project_name: str = "myproject",
-                  backend: str = "Vitis", compile: bool = True) -> HlsProject:
+def build_project(
+    graph: QuantGraph,
+    project_dir: Path,
+    target: Target,
+    *,
+    project_name: str = "myproject",
+    backend: str = "Vitis",
+    compile: bool = True,
+) -> HlsProject:
     """Convert, write, check the written C++ against the graph, add build scripts, compile the C-sim."""
     project = convert(graph, project_dir, target, project_name=project_name, backend=backend)
     hm, log = project.hls_model, project.project_dir / "hls4ml.log"

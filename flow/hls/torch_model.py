@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from flow.hls.precision import hls_name
-from flow.ir import Dense, QuantGraph, ReLU, ScaleShift
+from flow.ir.graph import Dense, QuantGraph, ReLU, ScaleShift
 
 
 class GraphModule(nn.Sequential):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from flow.errors import ToolError
-from flow.fixed import FixedType
+from flow.ir.fixed import FixedType
 
 TOOLS = {"Vitis": ("vitis-run", "vitis_hls"), "Vivado": ("vivado_hls",)}
 
@@ -31,8 +31,9 @@ def run_build(project_dir: Path, timeout: float | None = None) -> Path:
     log = project_dir / "vendor_build.log"
     with log.open("w") as f:
         try:
-            r = subprocess.run(["sh", "build.sh"], cwd=project_dir, stdout=f, stderr=subprocess.STDOUT,
-                               timeout=timeout, check=False)
+            r = subprocess.run(
+                ["sh", "build.sh"], cwd=project_dir, stdout=f, stderr=subprocess.STDOUT, timeout=timeout, check=False
+            )
         except subprocess.TimeoutExpired:
             raise ToolError(f"vendor HLS build timed out after {timeout} s; log: {log}") from None
     if r.returncode != 0:

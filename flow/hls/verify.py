@@ -21,7 +21,7 @@ from pathlib import Path
 
 from flow.errors import ToolError
 from flow.hls.precision import hls_name, layer_roles, parse_ap_type
-from flow.ir import Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift
 
 _CALL_RE = re.compile(r"nnet::(\w+)<\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*>\([^;]*\);\s*//\s*(\S+)")
 _STRUCT_RE = re.compile(r"struct\s+(\w+)\s*:\s*nnet::\w+\s*\{(.*?)\n\};", re.DOTALL)
@@ -70,8 +70,7 @@ def _check_config(layer: Layer, body: str, typedefs: dict[str, str]) -> None:
         _check_type(f"layer {layer.name!r} {role}", local.get(_CONFIG_ROLE[role], "<missing>"), typedefs, t)
     if not isinstance(layer, ReLU) and "nnet::product::mult<" not in body:
         _fail(f"layer {layer.name!r} does not use the plain nnet::product::mult product")
-    if isinstance(layer, Dense) and ("nnet::DenseLatency" not in body
-                                      or not re.search(r"reuse_factor = 1;", body)):
+    if isinstance(layer, Dense) and ("nnet::DenseLatency" not in body or not re.search(r"reuse_factor = 1;", body)):
         _fail(f"layer {layer.name!r} is not the Latency dense kernel with reuse factor 1")
 
 

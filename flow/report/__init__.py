@@ -12,6 +12,17 @@ from flow.report.model import FAIL, INCOMPLETE, PASS, Report, from_dict, to_dict
 from flow.report.render import render_html, render_markdown, write_report
 
 __all__ = [
-    "FAIL", "INCOMPLETE", "PASS", "Report", "collect", "from_dict", "model_info", "render_html", "render_markdown",
-    "settings_of", "target_info", "to_dict", "write_report",
+    "FAIL",
+    "INCOMPLETE",
+    "PASS",
+    "Report",
+    "collect",
+    "from_dict",
+    "model_info",
+    "render_html",
+    "render_markdown",
+    "settings_of",
+    "target_info",
+    "to_dict",
+    "write_report",
 ]

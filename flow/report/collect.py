@@ -59,8 +59,21 @@ _SHOWN: dict[str, set[str]] = {
     "hls4ml": {"vectors", "mismatches", "accuracy", "vendor"},
     "rtl": {"lint"},
     "sim": {"vectors", "mismatches", "latency_cycles", "ii", "vectors_per_s", "accuracy"},
-    "synth": {"lut", "luts", "ff", "ffs", "carry", "dsp", "dsps", "bram", "brams", "bram36", "latency_ns", "depth",
-              "tool"},
+    "synth": {
+        "lut",
+        "luts",
+        "ff",
+        "ffs",
+        "carry",
+        "dsp",
+        "dsps",
+        "bram",
+        "brams",
+        "bram36",
+        "latency_ns",
+        "depth",
+        "tool",
+    },
 }
 # Resource name -> accepted keys in the synth results, and the Target attribute holding the device total.
 _RESOURCES = (
@@ -76,6 +89,7 @@ _CLEAN_LINT = (True, 0, "clean", "ok", "pass", "passed", "none")
 
 
 # -- tolerant readers -------------------------------------------------------------------------------
+
 
 def _int(v: Any) -> int | None:
     if isinstance(v, bool) or v is None:
@@ -160,19 +174,32 @@ class _Stages:
 
 # -- context helpers (used by the report stage) --------------------------------------------------------
 
+
 def model_info(spec) -> ModelInfo:
-    """From a :class:`flow.zoo.ModelSpec`."""
+    """From a :class:`flow.config.zoo.ModelSpec`."""
     widths = [str(spec.inputs)] + [str(layer.out) for layer in spec.layers if layer.kind == "linear"]
     layers = tuple(f"{layer.kind} {layer.name}" + (f" ({layer.out})" if layer.out else "") for layer in spec.layers)
-    return ModelInfo(name=spec.name, description=spec.description, architecture=" \u2192 ".join(widths),
-                     layers=layers, float_params=spec.n_params)
+    return ModelInfo(
+        name=spec.name,
+        description=spec.description,
+        architecture=" \u2192 ".join(widths),
+        layers=layers,
+        float_params=spec.n_params,
+    )
 
 
 def target_info(target) -> TargetInfo:
-    """From a :class:`flow.targets.Target`."""
-    return TargetInfo(name=target.name, part=target.part, clock_mhz=float(target.clock_mhz),
-                      clock_ns=float(target.clock_ns), luts=target.luts, ffs=target.ffs, dsps=target.dsps,
-                      brams=target.brams)
+    """From a :class:`flow.config.targets.Target`."""
+    return TargetInfo(
+        name=target.name,
+        part=target.part,
+        clock_mhz=float(target.clock_mhz),
+        clock_ns=float(target.clock_ns),
+        luts=target.luts,
+        ffs=target.ffs,
+        dsps=target.dsps,
+        brams=target.brams,
+    )
 
 
 def settings_of(ctx) -> tuple[Setting, ...]:
@@ -193,13 +220,18 @@ def settings_of(ctx) -> tuple[Setting, ...]:
 
 # -- sections -----------------------------------------------------------------------------------------
 
+
 def _data(st: _Stages) -> DataInfo:
     r = st.results("data")
     counts = r.get("counts") if isinstance(r.get("counts"), dict) else {}
     cc = r.get("class_counts") if isinstance(r.get("class_counts"), dict) else {}
     return DataInfo(
-        source=_str(r.get("source")), jets=_int(r.get("jets")), split_seed=_int(r.get("split_seed")),
-        train=_int(counts.get("train")), val=_int(counts.get("val")), test=_int(counts.get("test")),
+        source=_str(r.get("source")),
+        jets=_int(r.get("jets")),
+        split_seed=_int(r.get("split_seed")),
+        train=_int(counts.get("train")),
+        val=_int(counts.get("val")),
+        test=_int(counts.get("test")),
         class_counts={str(k): v for k, v in ((k, _int(v)) for k, v in cc.items()) if v is not None},
         class_names=tuple(str(c) for c in r.get("class_names") or ()),
         feature_names=tuple(str(c) for c in r.get("feature_names") or ()),
@@ -208,10 +240,14 @@ def _data(st: _Stages) -> DataInfo:
 
 def _training(st: _Stages) -> TrainingInfo:
     t, q = st.results("train"), st.results("quantize")
-    return TrainingInfo(epochs=_int(t.get("epochs")), qat_epochs=_int(q.get("qat_epochs")),
-                        best_val_accuracy=_float(t.get("best_val_accuracy")),
-                        best_qat_val_accuracy=_float(q.get("best_qat_val_accuracy")),
-                        samples_per_s=_float(t.get("samples_per_s")), checkpoint=_str(t.get("checkpoint")))
+    return TrainingInfo(
+        epochs=_int(t.get("epochs")),
+        qat_epochs=_int(q.get("qat_epochs")),
+        best_val_accuracy=_float(t.get("best_val_accuracy")),
+        best_qat_val_accuracy=_float(q.get("best_qat_val_accuracy")),
+        samples_per_s=_float(t.get("samples_per_s")),
+        checkpoint=_str(t.get("checkpoint")),
+    )
 
 
 def _precisions(st: _Stages) -> tuple[PrecisionRow, ...]:
@@ -220,9 +256,14 @@ def _precisions(st: _Stages) -> tuple[PrecisionRow, ...]:
     for row in rows if isinstance(rows, list) else ():
         if not isinstance(row, dict):
             continue
-        out.append(PrecisionRow(layer=str(row.get("layer", "?")), kind=str(row.get("kind", "?")),
-                                input=_str(row.get("in", row.get("input"))),
-                                **{k: _str(row.get(k)) for k in _ROLES if k != "input"}))
+        out.append(
+            PrecisionRow(
+                layer=str(row.get("layer", "?")),
+                kind=str(row.get("kind", "?")),
+                input=_str(row.get("in", row.get("input"))),
+                **{k: _str(row.get(k)) for k in _ROLES if k != "input"},
+            )
+        )
     return tuple(out)
 
 
@@ -275,7 +316,7 @@ def _reference_accuracy_on(n: int | None, st: _Stages, arrays) -> float | None:
             return None
         if n == len(ref) and int_acc is not None:
             return int_acc
-        from flow.reference import classify
+        from flow.ir.reference import classify
 
         return float(np.mean(classify(ref[:n]) == labels[:n]))
     return int_acc if n == total else None
@@ -290,8 +331,14 @@ def _accuracies(st: _Stages, arrays) -> tuple[Accuracy, ...]:
     test_n = _int((data.get("counts") or {}).get("test")) if isinstance(data.get("counts"), dict) else None
     out = [
         Accuracy("float", "float model (PyTorch)", float_stage, st.status(float_stage), float_acc, test_n),
-        Accuracy("reference", "integer reference", "reference", st.status("reference"), _float(ref.get("int_accuracy")),
-                 _int(ref.get("vectors"))),
+        Accuracy(
+            "reference",
+            "integer reference",
+            "reference",
+            st.status("reference"),
+            _float(ref.get("int_accuracy")),
+            _int(ref.get("vectors")),
+        ),
     ]
     for name, stage in (("hls4ml C-sim", "hls4ml"), ("RTL simulation", "sim")):
         r = st.results(stage)
@@ -315,10 +362,21 @@ def _checks(st: _Stages) -> tuple[Check, ...]:
     ref, onnx, hls, sim, rtl = (st.results(s) for s in ("reference", "onnx", "hls4ml", "sim", "rtl"))
     err = _float(onnx.get("onnx_max_abs_err"))
     out = [
-        _check("QAT model vs integer reference", "reference", st, ref.get("vectors"),
-               ref.get("qat_vs_reference_mismatches")),
-        _check("QONNX vs integer reference", "onnx", st, onnx.get("qonnx_vectors"), onnx.get("qonnx_mismatches"),
-               f"float ONNX vs PyTorch: max abs error {err:.3g}" if err is not None else ""),
+        _check(
+            "QAT model vs integer reference",
+            "reference",
+            st,
+            ref.get("vectors"),
+            ref.get("qat_vs_reference_mismatches"),
+        ),
+        _check(
+            "QONNX vs integer reference",
+            "onnx",
+            st,
+            onnx.get("qonnx_vectors"),
+            onnx.get("qonnx_mismatches"),
+            f"float ONNX vs PyTorch: max abs error {err:.3g}" if err is not None else "",
+        ),
         _check("hls4ml C-sim vs integer reference", "hls4ml", st, hls.get("vectors"), hls.get("mismatches")),
         _check("RTL simulation vs integer reference", "sim", st, sim.get("vectors"), sim.get("mismatches")),
     ]
@@ -328,8 +386,11 @@ def _checks(st: _Stages) -> tuple[Check, ...]:
     elif lint is None:
         out.append(Check("RTL lint", "rtl", "n/a"))
     else:
-        clean = lint in ([], {}) or (isinstance(lint, str) and lint.strip().lower() in _CLEAN_LINT) or (
-            not isinstance(lint, str | list | dict) and lint in _CLEAN_LINT)
+        clean = (
+            lint in ([], {})
+            or (isinstance(lint, str) and lint.strip().lower() in _CLEAN_LINT)
+            or (not isinstance(lint, str | list | dict) and lint in _CLEAN_LINT)
+        )
         out.append(Check("RTL lint", "rtl", PASS if clean else "warnings", detail=_text(lint, 200)))
     return tuple(out)
 
@@ -339,11 +400,15 @@ def _timing(st: _Stages, target: TargetInfo) -> Timing:
     cycles, ii = _int(sim.get("latency_cycles")), _int(sim.get("ii"))
     ns, mhz = target.clock_ns, target.clock_mhz
     return Timing(
-        clock_mhz=mhz, clock_ns=ns, latency_cycles=cycles,
+        clock_mhz=mhz,
+        clock_ns=ns,
+        latency_cycles=cycles,
         latency_ns=cycles * ns if cycles is not None and ns is not None else None,
-        ii=ii, throughput_mhz=mhz / ii if mhz is not None and ii else None,
+        ii=ii,
+        throughput_mhz=mhz / ii if mhz is not None and ii else None,
         sim_vectors_per_s=_float(sim.get("vectors_per_s")),
-        synth_latency_ns=_float(synth.get("latency_ns")), logic_depth=_int(synth.get("depth")),
+        synth_latency_ns=_float(synth.get("latency_ns")),
+        logic_depth=_int(synth.get("depth")),
     )
 
 
@@ -370,8 +435,17 @@ def _stages(st: _Stages) -> tuple[StageInfo, ...]:
             out.append(StageInfo(i, s.name, NOT_RUN, note=s.summary))
             continue
         r = st.results(s.name)
-        out.append(StageInfo(i, s.name, st.status(s.name), _float(m.get("seconds")), _str(m.get("started")),
-                             _text(r.get("headline", ""), 300), _text(r.get("skipped", ""), 300)))
+        out.append(
+            StageInfo(
+                i,
+                s.name,
+                st.status(s.name),
+                _float(m.get("seconds")),
+                _str(m.get("started")),
+                _text(r.get("headline", ""), 300),
+                _text(r.get("skipped", ""), 300),
+            )
+        )
     return tuple(out)
 
 
@@ -388,8 +462,10 @@ def _tools(st: _Stages, extra: dict[str, str] | None) -> tuple[ToolVersion, ...]
         if v is not None and st.ran(stage):
             seen.setdefault((label, _text(v, 120)), []).append(stage)
     first = {"python": 0, "flow": 1}
-    return tuple(ToolVersion(t, v, tuple(s)) for (t, v), s in sorted(seen.items(),
-                                                                      key=lambda kv: (first.get(kv[0][0], 2), kv[0])))
+    return tuple(
+        ToolVersion(t, v, tuple(s))
+        for (t, v), s in sorted(seen.items(), key=lambda kv: (first.get(kv[0][0], 2), kv[0]))
+    )
 
 
 def _details(st: _Stages) -> tuple[Detail, ...]:
@@ -412,11 +488,19 @@ def _flags(st: _Stages, accuracies, checks, arrays) -> tuple[Flag, ...]:
             flags.append(Flag("error", f"{c.name}: {c.mismatches:,}{of} vectors MISMATCH"))
     for a in accuracies:
         if a.identical is False:
-            flags.append(Flag("error", f"{a.name} accuracy {a.value!r} differs from the integer reference's "
-                                       f"{a.reference!r} on the same {a.vectors:,} vectors"))
+            flags.append(
+                Flag(
+                    "error",
+                    f"{a.name} accuracy {a.value!r} differs from the integer reference's "
+                    f"{a.reference!r} on the same {a.vectors:,} vectors",
+                )
+            )
         elif a.key in ("hls4ml", "sim") and a.status == RAN and a.identical is None:
-            why = "no accuracy recorded" if a.value is None else (
-                "the reference's accuracy on those vectors is unknown (04_reference outputs missing?)")
+            why = (
+                "no accuracy recorded"
+                if a.value is None
+                else ("the reference's accuracy on those vectors is unknown (04_reference outputs missing?)")
+            )
             flags.append(Flag("warning", f"{a.name} accuracy cannot be compared with the integer reference: {why}"))
     for name in ("reference", "hls4ml", "sim"):
         status = st.status(name)
@@ -442,14 +526,13 @@ def _verdict(st: _Stages, accuracies, checks) -> str:
     exact = [a for a in accuracies if a.key in ("hls4ml", "sim")]
     ref = next(a for a in accuracies if a.key == "reference")
     needed = [c for c in checks if c.stage in ("reference", "hls4ml", "sim")]
-    if (ref.value is not None and all(a.identical for a in exact)
-            and all(c.status == PASS for c in needed)):
+    if ref.value is not None and all(a.identical for a in exact) and all(c.status == PASS for c in needed):
         return PASS
     return INCOMPLETE
 
 
 def _target_from_name(name: str) -> TargetInfo:
-    from flow.targets import TARGETS
+    from flow.config.targets import TARGETS
 
     t = TARGETS.get(name)
     if t is None:
@@ -459,9 +542,16 @@ def _target_from_name(name: str) -> TargetInfo:
 
 # -- entry point ----------------------------------------------------------------------------------------
 
-def collect(root: Path, *, model: ModelInfo | None = None, target: TargetInfo | None = None,
-            settings: tuple[Setting, ...] = (), tools: dict[str, str] | None = None,
-            plot_dir: Path | None = None) -> Report:
+
+def collect(
+    root: Path,
+    *,
+    model: ModelInfo | None = None,
+    target: TargetInfo | None = None,
+    settings: tuple[Setting, ...] = (),
+    tools: dict[str, str] | None = None,
+    plot_dir: Path | None = None,
+) -> Report:
     """The report of the build in ``root`` (``build/<model>/<target>``).
 
     ``model``/``target`` default to names taken from the folder (device totals from the built-in target
@@ -484,17 +574,30 @@ def collect(root: Path, *, model: ModelInfo | None = None, target: TargetInfo | 
     precisions = _precisions(st)
     float_acc = accuracies[0].value
     int_acc = _float(ref.get("int_accuracy"))
-    seconds = [s for s in (_float(m.get("seconds")) for m in st.manifests.values() if isinstance(m, dict))
-               if s is not None]
+    seconds = [
+        s for s in (_float(m.get("seconds")) for m in st.manifests.values() if isinstance(m, dict)) if s is not None
+    ]
     report = Report(
-        model=model, target=target, settings=tuple(settings),
+        model=model,
+        target=target,
+        settings=tuple(settings),
         verdict=_verdict(st, accuracies, checks),
         flags=_flags(st, accuracies, checks, arrays),
-        data=_data(st), training=_training(st), precisions=precisions, modes=_modes(precisions),
-        accuracies=accuracies, float_accuracy=float_acc, int_accuracy=int_acc,
+        data=_data(st),
+        training=_training(st),
+        precisions=precisions,
+        modes=_modes(precisions),
+        accuracies=accuracies,
+        float_accuracy=float_acc,
+        int_accuracy=int_acc,
         accuracy_drop=float_acc - int_acc if float_acc is not None and int_acc is not None else None,
-        checks=checks, timing=_timing(st, target), resources=_resources(st, target), stages=_stages(st),
-        build_seconds=sum(seconds) if seconds else None, tools=_tools(st, tools), details=_details(st),
+        checks=checks,
+        timing=_timing(st, target),
+        resources=_resources(st, target),
+        stages=_stages(st),
+        build_seconds=sum(seconds) if seconds else None,
+        tools=_tools(st, tools),
+        details=_details(st),
     )
     if plot_dir is not None:
         from flow.report.figures import draw

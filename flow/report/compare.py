@@ -55,11 +55,17 @@ def find_reports(paths: Iterable[Path]) -> list[Path]:
             if (p / "report.json").is_file():
                 hits = [p / "report.json"]
             else:
-                hits = sorted(q for pattern in ("*/report.json", "*/*/report.json") for q in p.glob(pattern)
-                              if not _STAGE_DIR.match(q.parent.name))
+                hits = sorted(
+                    q
+                    for pattern in ("*/report.json", "*/*/report.json")
+                    for q in p.glob(pattern)
+                    if not _STAGE_DIR.match(q.parent.name)
+                )
             if not hits:
-                raise ConfigError(f"{p}: no report.json in it or in the build folders below it; give "
-                                  "build/<model>/<target> of a build that ran to the report stage")
+                raise ConfigError(
+                    f"{p}: no report.json in it or in the build folders below it; give "
+                    "build/<model>/<target> of a build that ran to the report stage"
+                )
         else:
             raise ConfigError(f"{p}: no such build folder")
         for h in hits:
@@ -84,6 +90,7 @@ def load_all(paths: Iterable[Path]) -> list[Loaded]:
 
 # -- the rows -------------------------------------------------------------------------------------------
 
+
 def _acc(stage: str) -> Callable[[Report], str]:
     def cell(r: Report) -> str:
         a = r.accuracy(stage)
@@ -94,6 +101,7 @@ def _acc(stage: str) -> Callable[[Report], str]:
         if a.vectors is not None and (ref is None or a.vectors != ref.vectors):
             text += f" on {a.vectors:,} vectors"
         return text + " (DIFFERENT from the reference)" if a.identical is False else text
+
     return cell
 
 
@@ -103,6 +111,7 @@ def _res(name: str) -> Callable[[Report], str]:
         if x is None or x.used is None:
             return fmt.NA
         return fmt.num(x.used) + (f" ({fmt.pct(x.utilization_pct)})" if x.utilization_pct is not None else "")
+
     return cell
 
 
@@ -118,16 +127,24 @@ ROWS: tuple[tuple[str, Callable[[Report], str]], ...] = (
     ("target", lambda r: f"{r.target.name} ({r.target.part})" if r.target.part else r.target.name),
     ("clock", lambda r: fmt.mhz(r.target.clock_mhz)),
     ("verdict", lambda r: r.verdict.upper()),
-    ("parameters (float / integer)",
-     lambda r: f"{fmt.num(r.model.float_params)} / {fmt.num(r.model.quantized_params)}"),
+    (
+        "parameters (float / integer)",
+        lambda r: f"{fmt.num(r.model.float_params)} / {fmt.num(r.model.quantized_params)}",
+    ),
     ("float accuracy", lambda r: fmt.acc(r.float_accuracy)),
     ("integer reference accuracy", lambda r: fmt.acc(r.int_accuracy)),
     ("hls4ml C-sim accuracy", _acc("hls4ml")),
     ("RTL accuracy", _acc("sim")),
     ("float \u2192 integer drop", lambda r: fmt.NA if r.accuracy_drop is None else f"{100 * r.accuracy_drop:+.2f} pp"),
     ("mismatches", _mismatches),
-    ("latency", lambda r: f"{fmt.num(r.timing.latency_cycles)} cycles ({fmt.ns(r.timing.latency_ns)})"
-     if r.timing.latency_cycles is not None else fmt.NA),
+    (
+        "latency",
+        lambda r: (
+            f"{fmt.num(r.timing.latency_cycles)} cycles ({fmt.ns(r.timing.latency_ns)})"
+            if r.timing.latency_cycles is not None
+            else fmt.NA
+        ),
+    ),
     ("II", lambda r: fmt.num(r.timing.ii)),
     ("LUT", _res("LUT")),
     ("FF", _res("FF")),
@@ -143,8 +160,11 @@ def rows(builds: list[Loaded]) -> list[tuple[str, list[str]]]:
 
 
 def _bad(label: str, cell: str) -> bool:
-    return (label == "verdict" and cell == FAIL.upper()) or "DIFFERENT" in cell or (
-        label == "mismatches" and cell not in (fmt.NA,) and not cell.startswith("0 "))
+    return (
+        (label == "verdict" and cell == FAIL.upper())
+        or "DIFFERENT" in cell
+        or (label == "mismatches" and cell not in (fmt.NA,) and not cell.startswith("0 "))
+    )
 
 
 def table(builds: list[Loaded]) -> Table:
@@ -164,16 +184,24 @@ def table(builds: list[Loaded]) -> Table:
 def markdown(builds: list[Loaded]) -> str:
     head = "| | " + " | ".join(fmt.md_cell(b.label) for b in builds) + " |"
     sep = "|---|" + "---|" * len(builds)
-    body = ["| " + label + " | " + " | ".join(("**" + fmt.md_cell(c) + "**") if _bad(label, c) else fmt.md_cell(c)
-                                             for c in cells) + " |" for label, cells in rows(builds)]
+    body = [
+        "| "
+        + label
+        + " | "
+        + " | ".join(("**" + fmt.md_cell(c) + "**") if _bad(label, c) else fmt.md_cell(c) for c in cells)
+        + " |"
+        for label, cells in rows(builds)
+    ]
     sources = [f"- {b.label}: `{b.path}`" for b in builds]
     return "\n".join(["# flow builds side by side", "", head, sep, *body, "", "Reports:", "", *sources, ""])
 
 
 def html(builds: list[Loaded]) -> str:
     css = (Path(__file__).resolve().parent / "templates" / "report.css").read_text()
-    plots = [{p.name: (p.title, data_uri(b.root / p.file)) for p in b.report.plots
-              if p.name in ("confusion", "roc")} for b in builds]
+    plots = [
+        {p.name: (p.title, data_uri(b.root / p.file)) for p in b.report.plots if p.name in ("confusion", "roc")}
+        for b in builds
+    ]
     cells = [(label, [(c, _bad(label, c)) for c in row]) for label, row in rows(builds)]
     return environment(True).get_template("compare.html.j2").render(builds=builds, rows=cells, plots=plots, css=css)
 

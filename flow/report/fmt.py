@@ -103,6 +103,17 @@ def md_code(v) -> str:
 
 
 FILTERS = {
-    "num": num, "acc": acc, "acc_count": acc_count, "pct": pct, "points": points, "secs": secs, "ns": ns,
-    "mhz": mhz, "rate": rate, "identical": identical, "or_dash": or_dash, "cell": md_cell, "code": md_code,
+    "num": num,
+    "acc": acc,
+    "acc_count": acc_count,
+    "pct": pct,
+    "points": points,
+    "secs": secs,
+    "ns": ns,
+    "mhz": mhz,
+    "rate": rate,
+    "identical": identical,
+    "or_dash": or_dash,
+    "cell": md_cell,
+    "code": md_code,
 }

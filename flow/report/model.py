@@ -247,6 +247,7 @@ class Report:
 
 # -- JSON form --------------------------------------------------------------------------------------
 
+
 def _clean(obj: Any) -> Any:
     """JSON-safe: NaN/inf become ``None``, tuples lists, numpy scalars Python numbers."""
     if isinstance(obj, dict):

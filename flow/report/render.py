@@ -30,25 +30,41 @@ MODE_NOTES = {
 
 
 def environment(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                             autoescape=autoescape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters.update(fmt.FILTERS)
     return env
 
 
 # -- shared wording ---------------------------------------------------------------------------------
 
+
 def verdict_text(report: Report) -> str:
     """One sentence on bit-exactness of the integer reference, hls4ml C-sim and the RTL."""
     if report.verdict == PASS:
-        parts = [f"{c.name.split(' vs ')[0]} {c.vectors:,} vectors" for c in report.checks
-                 if c.stage in ("hls4ml", "sim") and c.vectors is not None]
-        return ("PASS: the integer reference, hls4ml C-sim and the RTL agree bit for bit "
-                f"(0 mismatches; {', '.join(parts)}) and their accuracies are identical.")
+        parts = [
+            f"{c.name.split(' vs ')[0]} {c.vectors:,} vectors"
+            for c in report.checks
+            if c.stage in ("hls4ml", "sim") and c.vectors is not None
+        ]
+        return (
+            "PASS: the integer reference, hls4ml C-sim and the RTL agree bit for bit "
+            f"(0 mismatches; {', '.join(parts)}) and their accuracies are identical."
+        )
     if report.verdict == FAIL:
         return "FAIL: " + "; ".join(f.message for f in report.errors)
-    missing = [a.name for a in report.accuracies if a.key in ("reference", "hls4ml", "sim") and
-               (a.status != "ran" or (a.key != "reference" and a.identical is None))]
+    missing = [
+        a.name
+        for a in report.accuracies
+        if a.key in ("reference", "hls4ml", "sim")
+        and (a.status != "ran" or (a.key != "reference" and a.identical is None))
+    ]
     missing += [c.name for c in report.checks if c.stage in ("reference", "hls4ml", "sim") and c.status == "n/a"]
     what = ", ".join(dict.fromkeys(missing)) or "some checks"
     return f"INCOMPLETE: bit-exactness not shown for {what} (not run or not recorded)."
@@ -59,22 +75,39 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
     m, t, tm = report.model, report.target, report.timing
     bit_exact = [c for c in report.checks if c.stage in ("reference", "onnx", "hls4ml", "sim")]
     checks = "; ".join(
-        f"{c.name.split(' vs ')[0]}: " + (f"{fmt.num(c.mismatches)} mismatches / {fmt.num(c.vectors)} vectors"
-                                          if c.mismatches is not None else c.status)
-        for c in bit_exact)
-    res = ", ".join(f"{r.name} {fmt.num(r.used)}" + (f" ({fmt.pct(r.utilization_pct)})"
-                                                     if r.utilization_pct is not None else "")
-                    for r in report.resources if r.used is not None) or "not run"
+        f"{c.name.split(' vs ')[0]}: "
+        + (
+            f"{fmt.num(c.mismatches)} mismatches / {fmt.num(c.vectors)} vectors"
+            if c.mismatches is not None
+            else c.status
+        )
+        for c in bit_exact
+    )
+    res = (
+        ", ".join(
+            f"{r.name} {fmt.num(r.used)}"
+            + (f" ({fmt.pct(r.utilization_pct)})" if r.utilization_pct is not None else "")
+            for r in report.resources
+            if r.used is not None
+        )
+        or "not run"
+    )
     return [
         ("verdict", report.verdict.upper()),
         ("model", f"{m.name}" + (f" \u2014 {m.description}" if m.description else "")),
         ("parameters", f"{fmt.num(m.float_params)} float; {fmt.num(m.quantized_params)} integer after folding"),
         ("target", f"{t.name} ({t.part or 'n/a'}) at {fmt.mhz(t.clock_mhz)}"),
-        ("accuracy", f"float {fmt.acc(report.float_accuracy)}, integer {fmt.acc(report.int_accuracy)}, "
-                     f"drop {fmt.points(report.accuracy_drop)}"),
+        (
+            "accuracy",
+            f"float {fmt.acc(report.float_accuracy)}, integer {fmt.acc(report.int_accuracy)}, "
+            f"drop {fmt.points(report.accuracy_drop)}",
+        ),
         ("bit-exact checks", checks),
-        ("latency", f"{fmt.num(tm.latency_cycles)} cycles = {fmt.ns(tm.latency_ns)}; II {fmt.num(tm.ii)}"
-                    + (f" ({fmt.rate(tm.throughput_mhz)})" if tm.throughput_mhz else "")),
+        (
+            "latency",
+            f"{fmt.num(tm.latency_cycles)} cycles = {fmt.ns(tm.latency_ns)}; II {fmt.num(tm.ii)}"
+            + (f" ({fmt.rate(tm.throughput_mhz)})" if tm.throughput_mhz else ""),
+        ),
         ("resources", res),
         ("build time", fmt.secs(report.build_seconds)),
     ]
@@ -86,11 +119,14 @@ def _context(report: Report) -> dict:
         "verdict": verdict_text(report),
         "summary": summary_rows(report),
         "mode_notes": MODE_NOTES,
-        "PASS": PASS, "FAIL": FAIL, "INCOMPLETE": INCOMPLETE,
+        "PASS": PASS,
+        "FAIL": FAIL,
+        "INCOMPLETE": INCOMPLETE,
     }
 
 
 # -- renderers --------------------------------------------------------------------------------------
+
 
 def render_markdown(report: Report, root: Path, dest: Path) -> str:
     """``report.md`` for a file in folder ``dest``; plot links are relative to ``dest``."""
@@ -133,4 +169,3 @@ def write_report(report: Report, folder: Path, root: Path, copy_to: Path | None 
         (dest / "report.html").write_text(html)
         written += [dest / f for f in FILES]
     return written
-

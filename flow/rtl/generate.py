@@ -1,7 +1,7 @@
-"""Render a :class:`~flow.ir.QuantGraph` into synthesizable Verilog, one module per layer.
+"""Render a :class:`~flow.ir.graph.QuantGraph` into synthesizable Verilog, one module per layer.
 
 The design is fully parallel and pipelined (one new input vector per clock, II = 1) with every
-weight, bias, scale and shift baked in as a sized constant. It implements :mod:`flow.reference`
+weight, bias, scale and shift baked in as a sized constant. It implements :mod:`flow.ir.reference`
 bit for bit:
 
 * Dense: inputs are brought to the accumulator width ``AW = accum_type.width`` (sign- or
@@ -18,7 +18,6 @@ Nothing here touches the disk: :func:`generate_rtl` returns ``{relative_path: te
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -28,14 +27,13 @@ import jinja2
 
 import flow
 from flow.errors import ConfigError
-from flow.fixed import FixedType, Overflow, Rounding, bits_for_range
-from flow.ir import Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.ir.fixed import FixedType, Overflow, Rounding, bits_for_range
+from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift
 
 GENERATOR = "flow.rtl.generate"
 
 # Library modules shared by every design (same text for every model apart from the banner).
-LIBRARY = (("requant.v.j2", "flow_requant.v"), ("valid_pipe.v.j2", "flow_valid_pipe.v"),
-           ("relu.v.j2", "flow_relu.v"))
+LIBRARY = (("requant.v.j2", "flow_requant.v"), ("valid_pipe.v.j2", "flow_valid_pipe.v"), ("relu.v.j2", "flow_relu.v"))
 
 _KEYWORDS_TEXT = (
     "always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign default "
@@ -53,19 +51,23 @@ _VERILOG_KEYWORDS = frozenset(_KEYWORDS_TEXT.split())
 
 
 def template_dir() -> Path:
-    """The ``rtl_templates/`` folder: ``$FLOW_RTL_TEMPLATES``, else next to the ``flow`` package."""
-    env = os.environ.get("FLOW_RTL_TEMPLATES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "rtl_templates"
+    """The templates folder shipped inside the package (``flow/rtl/templates/``)."""
+    return Path(__file__).resolve().parent / "templates"
 
 
 @cache
 def _env() -> jinja2.Environment:
     folder = template_dir()
     if not folder.is_dir():
-        raise ConfigError(f"RTL templates not found at {folder}; run from a flow checkout")
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                              autoescape=False)
+        raise ConfigError(f"RTL templates not found at {folder}; the flow installation is incomplete")
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
 
 
 def render(template: str, **context) -> str:
@@ -142,8 +144,12 @@ class RtlDesign:
 
 
 def _requant_params(in_frac: int, out: FixedType) -> dict:
-    return {"shift": in_frac - out.frac, "out_signed": int(out.signed),
-            "rnd": int(out.rounding is Rounding.RND), "sat": int(out.overflow is Overflow.SAT)}
+    return {
+        "shift": in_frac - out.frac,
+        "out_signed": int(out.signed),
+        "rnd": int(out.rounding is Rounding.RND),
+        "sat": int(out.overflow is Overflow.SAT),
+    }
 
 
 def _const(value: int, width: int, signed: bool = True) -> str:
@@ -232,15 +238,17 @@ def dense_module(layer: Dense, module: str, model: str, fanin: int) -> tuple[str
     # arithmetic modulo 2**AW, which gives the same bits as signed arithmetic and simulates faster;
     # signed inputs use signed operands so that synthesis sees sign-extended (narrow) multiplies.
     signed = x_t.signed
-    products = [[_term(f"x{i}", int(weight[o, i]), aw, signed) for i in range(layer.n_in) if weight[o, i] != 0]
-                for o in range(layer.n_out)]
+    products = [
+        [_term(f"x{i}", int(weight[o, i]), aw, signed) for i in range(layer.n_in) if weight[o, i] != 0]
+        for o in range(layer.n_out)
+    ]
     # Pipeline depth from the product count alone; the bias rides in a level-0 group with room
     # to spare, else in the final sum, so it never adds a level.
     n_levels = _levels_needed(max(len(p) for p in products), fanin)
     levels: list[list[dict]] = [[] for _ in range(n_levels)]
     finals = []
     for o, terms in enumerate(products):
-        chunks = [terms[k:k + fanin] for k in range(0, len(terms), fanin)] or [[]]
+        chunks = [terms[k : k + fanin] for k in range(0, len(terms), fanin)] or [[]]
         bias = None
         if bias_terms[o] % (1 << aw):
             bias = _signed_term(_const(bias_terms[o], aw, signed))
@@ -256,7 +264,7 @@ def dense_module(layer: Dense, module: str, model: str, fanin: int) -> tuple[str
             nxt = []
             for g, k in enumerate(range(0, len(regs), fanin)):
                 name = f"s{lv}_n{o}_g{g}"
-                expr = " + ".join(regs[k:k + fanin])
+                expr = " + ".join(regs[k : k + fanin])
                 if lv == n_levels - 1 and bias is not None:
                     expr = f"{expr} {bias[0]} {bias[1]}"
                 levels[lv].append({"reg": name, "expr": expr})
@@ -265,12 +273,29 @@ def dense_module(layer: Dense, module: str, model: str, fanin: int) -> tuple[str
         finals.append(regs[0])
     latency = n_levels + 1
     text = render(
-        "dense.v.j2", banner=banner(f"{module}.v", model), module=module, layer=layer.name,
-        n_in=layer.n_in, n_out=layer.n_out, in_w=x_t.width, out_w=layer.out_type.width, aw=aw,
-        in_desc=x_t.describe(), w_desc=layer.weight_type.describe(), b_desc=layer.bias_type.describe(),
-        acc_desc=layer.accum_type.describe(), out_desc=layer.out_type.describe(), bias_shift=layer.bias_shift,
-        ext_desc=_ext_desc(x_t, aw), inputs=inputs, unused=unused, levels=levels, finals=finals,
-        fanin=fanin, latency=latency, rq=_requant_params(layer.product_frac, layer.out_type),
+        "dense.v.j2",
+        banner=banner(f"{module}.v", model),
+        module=module,
+        layer=layer.name,
+        n_in=layer.n_in,
+        n_out=layer.n_out,
+        in_w=x_t.width,
+        out_w=layer.out_type.width,
+        aw=aw,
+        in_desc=x_t.describe(),
+        w_desc=layer.weight_type.describe(),
+        b_desc=layer.bias_type.describe(),
+        acc_desc=layer.accum_type.describe(),
+        out_desc=layer.out_type.describe(),
+        bias_shift=layer.bias_shift,
+        ext_desc=_ext_desc(x_t, aw),
+        inputs=inputs,
+        unused=unused,
+        levels=levels,
+        finals=finals,
+        fanin=fanin,
+        latency=latency,
+        rq=_requant_params(layer.product_frac, layer.out_type),
         sgn="signed " if signed else "",
     )
     return text, latency
@@ -302,11 +327,25 @@ def scale_shift_module(layer: ScaleShift, module: str, model: str) -> tuple[str,
         products.append({"reg": f"y{i}", "expr": _sum(terms, pw, True)})
     latency = 2
     text = render(
-        "scale_shift.v.j2", banner=banner(f"{module}.v", model), module=module, layer=layer.name, n=layer.n,
-        in_w=x_t.width, out_w=layer.out_type.width, p_w=pw, in_desc=x_t.describe(),
-        s_desc=layer.scale_type.describe(), t_desc=layer.shift_type.describe(), shift_shift=layer.shift_shift,
-        out_desc=layer.out_type.describe(), ext_desc=_ext_desc(x_t, pw), inputs=inputs, unused=unused,
-        products=products, latency=latency, rq=_requant_params(layer.product_frac, layer.out_type),
+        "scale_shift.v.j2",
+        banner=banner(f"{module}.v", model),
+        module=module,
+        layer=layer.name,
+        n=layer.n,
+        in_w=x_t.width,
+        out_w=layer.out_type.width,
+        p_w=pw,
+        in_desc=x_t.describe(),
+        s_desc=layer.scale_type.describe(),
+        t_desc=layer.shift_type.describe(),
+        shift_shift=layer.shift_shift,
+        out_desc=layer.out_type.describe(),
+        ext_desc=_ext_desc(x_t, pw),
+        inputs=inputs,
+        unused=unused,
+        products=products,
+        latency=latency,
+        rq=_requant_params(layer.product_frac, layer.out_type),
     )
     return text, latency
 
@@ -319,9 +358,16 @@ def library_files(model: str = "flow") -> dict[str, str]:
 def relu_params(layer: ReLU) -> list[tuple[str, int]]:
     """HDL parameters of the ``flow_relu`` instance for ``layer``."""
     rq = _requant_params(layer.in_type.frac, layer.out_type)
-    return [("N", layer.n), ("IN_W", layer.in_type.width), ("IN_SIGNED", int(layer.in_type.signed)),
-            ("SHIFT", rq["shift"]), ("OUT_W", layer.out_type.width), ("OUT_SIGNED", rq["out_signed"]),
-            ("RND", rq["rnd"]), ("SAT", rq["sat"])]
+    return [
+        ("N", layer.n),
+        ("IN_W", layer.in_type.width),
+        ("IN_SIGNED", int(layer.in_type.signed)),
+        ("SHIFT", rq["shift"]),
+        ("OUT_W", layer.out_type.width),
+        ("OUT_SIGNED", rq["out_signed"]),
+        ("RND", rq["rnd"]),
+        ("SAT", rq["sat"]),
+    ]
 
 
 # -------------------------------------------------------------------------------------- top
@@ -360,25 +406,52 @@ def build_design(graph: QuantGraph, *, top: str | None = None, fanin: int = 8) -
             module, latency, params = "flow_relu", 1, relu_params(layer)
         else:  # pragma: no cover - QuantGraph only holds the three kinds
             raise ConfigError(f"layer {layer.name!r}: no RTL template for kind {layer.kind!r}")
-        info = LayerRtl(layer.name, layer.kind, module, inst, latency, layer.n_out, layer.out_type, file,
-                        tuple(params))
+        info = LayerRtl(layer.name, layer.kind, module, inst, latency, layer.n_out, layer.out_type, file, tuple(params))
         layers.append(info)
-        top_layers.append({"name": layer.name, "kind": layer.kind, "module": module, "inst": inst,
-                           "latency": latency, "n_out": layer.n_out, "out_w": layer.out_type.width,
-                           "out_desc": layer.out_type.describe(), "params": params})
+        top_layers.append(
+            {
+                "name": layer.name,
+                "kind": layer.kind,
+                "module": module,
+                "inst": inst,
+                "latency": latency,
+                "n_out": layer.n_out,
+                "out_w": layer.out_type.width,
+                "out_desc": layer.out_type.describe(),
+                "params": params,
+            }
+        )
     _check_chain(graph.layers)
     latency = sum(layer.latency for layer in layers)
     top_file = f"{top}.v"
     files[top_file] = render(
-        "top.v.j2", banner=banner(top_file, model), model=model, top=top, n_in=graph.n_inputs,
-        in_w=graph.input_type.width, in_desc=graph.input_type.describe(), n_out=graph.n_outputs,
-        out_w=graph.output_type.width, out_desc=graph.output_type.describe(), latency=latency,
+        "top.v.j2",
+        banner=banner(top_file, model),
+        model=model,
+        top=top,
+        n_in=graph.n_inputs,
+        in_w=graph.input_type.width,
+        in_desc=graph.input_type.describe(),
+        n_out=graph.n_outputs,
+        out_w=graph.output_type.width,
+        out_desc=graph.output_type.describe(),
+        latency=latency,
         layers=top_layers,
     )
     sources = tuple(lib + [layer.file for layer in layers if layer.file] + [top_file])
     files[f"{top}.f"] = "".join(f"{s}\n" for s in sources)
-    return RtlDesign(model, top, dict(sorted(files.items())), sources, tuple(layers), graph.n_inputs,
-                     graph.input_type, graph.n_outputs, graph.output_type, fanin)
+    return RtlDesign(
+        model,
+        top,
+        dict(sorted(files.items())),
+        sources,
+        tuple(layers),
+        graph.n_inputs,
+        graph.input_type,
+        graph.n_outputs,
+        graph.output_type,
+        fanin,
+    )
 
 
 def _check_chain(layers: tuple[Layer, ...]) -> None:

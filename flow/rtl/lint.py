@@ -7,11 +7,12 @@ import tempfile
 from pathlib import Path
 
 from flow.errors import ToolError
-from flow.sim.tools import find_verilator
+from flow.tools import find_verilator
 
 
-def lint_files(files: dict[str, str], top: str, *, parameters: dict[str, int] | None = None,
-               sources: list[str] | None = None) -> list[str]:
+def lint_files(
+    files: dict[str, str], top: str, *, parameters: dict[str, int] | None = None, sources: list[str] | None = None
+) -> list[str]:
     """Lint ``{relative_path: text}`` with ``top`` as top module; return the warning lines (empty: clean).
 
     ``sources`` picks and orders the Verilog files (default: every ``*.v``); ``parameters`` are

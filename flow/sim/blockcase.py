@@ -11,17 +11,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flow.fixed import FixedType
-from flow.ir import Dense, ReLU, ScaleShift, exact_accum_type
-from flow.reference import run_layer
+from flow.ir.fixed import FixedType
+from flow.ir.graph import Dense, ReLU, ScaleShift, exact_accum_type
+from flow.ir.reference import run_layer
 from flow.sim.check import valid_pattern
 
 
 def _fixed(rng: np.random.Generator, lo: int, hi: int, signed: bool | None = None) -> FixedType:
     signed = bool(rng.integers(2)) if signed is None else signed
     width = int(rng.integers(max(lo, 2 if signed else 1), hi + 1))
-    return FixedType(width, int(rng.integers(-2, width + 3)), signed, ["TRN", "RND"][rng.integers(2)],
-                     ["WRAP", "SAT"][rng.integers(2)])
+    return FixedType(
+        width,
+        int(rng.integers(-2, width + 3)),
+        signed,
+        ["TRN", "RND"][rng.integers(2)],
+        ["WRAP", "SAT"][rng.integers(2)],
+    )
 
 
 def corner_codes(t: FixedType, n_rows: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -29,7 +34,7 @@ def corner_codes(t: FixedType, n_rows: int, n: int, rng: np.random.Generator) ->
     codes = rng.integers(t.min_code, t.max_code + 1, (n_rows, n))
     alt = np.where(np.arange(n) % 2 == 0, t.min_code, t.max_code)
     fixed = [np.full(n, t.min_code), np.full(n, t.max_code), alt, alt[::-1] if n > 1 else alt, np.zeros(n)]
-    for k, row in enumerate(fixed[: n_rows]):
+    for k, row in enumerate(fixed[:n_rows]):
         codes[k] = row
     return codes.astype(np.int64)
 
@@ -67,15 +72,21 @@ def random_scale_shift(seed: int) -> ScaleShift:
     sb = int(rng.integers(2, 9))
     s_t = FixedType(sb, int(rng.integers(0, sb + 2)), True)
     t_t = FixedType(int(rng.integers(2, 12)), int(rng.integers(-2, x_t.frac + s_t.frac + 1)), True)
-    return ScaleShift(f"bn{seed}", x_t, s_t, t_t, _fixed(rng, 2, 12), _weights(rng, s_t, (n,)),
-                      _weights(rng, t_t, (n,)))
+    return ScaleShift(
+        f"bn{seed}", x_t, s_t, t_t, _fixed(rng, 2, 12), _weights(rng, s_t, (n,)), _weights(rng, t_t, (n,))
+    )
 
 
 def relu_layer(params: dict) -> ReLU:
     """The ReLU layer equivalent to ``flow_relu`` HDL parameters (input frac is arbitrary)."""
     in_t = FixedType(params["IN_W"], 6, bool(params["IN_SIGNED"]))
-    out_t = FixedType(params["OUT_W"], 6 - params["SHIFT"], bool(params["OUT_SIGNED"]),
-                      "RND" if params["RND"] else "TRN", "SAT" if params["SAT"] else "WRAP")
+    out_t = FixedType(
+        params["OUT_W"],
+        6 - params["SHIFT"],
+        bool(params["OUT_SIGNED"]),
+        "RND" if params["RND"] else "TRN",
+        "SAT" if params["SAT"] else "WRAP",
+    )
     return ReLU("relu", in_t, out_t, params["N"])
 
 
@@ -86,5 +97,12 @@ def write_vectors(path: Path, layer, n_rows: int, seed: int, latency: int) -> di
     expected = run_layer(layer, torch.from_numpy(codes)).numpy()
     flags = valid_pattern(n_rows, "gaps", seed)
     np.savez(path, codes=codes, expected=expected, flags=flags)
-    return {"vectors": str(path), "in_w": layer.in_type.width, "n_out": layer.n_out,
-            "out_w": layer.out_type.width, "out_signed": layer.out_type.signed, "latency": latency, "seed": seed}
+    return {
+        "vectors": str(path),
+        "in_w": layer.in_type.width,
+        "n_out": layer.n_out,
+        "out_w": layer.out_type.width,
+        "out_signed": layer.out_type.signed,
+        "latency": latency,
+        "seed": seed,
+    }

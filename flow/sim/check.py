@@ -27,8 +27,15 @@ def valid_pattern(n: int, pattern: str = "gaps", seed: int = 0) -> np.ndarray:
     return flags
 
 
-def compare(got: np.ndarray, expected: np.ndarray, in_cycles: np.ndarray, out_cycles: np.ndarray,
-            latency: int, *, keep: int = 20) -> dict:
+def compare(
+    got: np.ndarray,
+    expected: np.ndarray,
+    in_cycles: np.ndarray,
+    out_cycles: np.ndarray,
+    latency: int,
+    *,
+    keep: int = 20,
+) -> dict:
     """Check values and timing; return a JSON-able report (``ok`` says whether everything matched).
 
     Timing: one output per input, and output ``k`` exactly ``latency`` cycles after input ``k``
@@ -47,8 +54,9 @@ def compare(got: np.ndarray, expected: np.ndarray, in_cycles: np.ndarray, out_cy
     bad_t = np.nonzero(lat != latency)[0]
     if len(bad_t):
         k = int(bad_t[0])
-        handshake.append(f"output {k} came {int(lat[k])} cycles after its input (cycle {int(in_cycles[k])}), "
-                         f"expected {latency}")
+        handshake.append(
+            f"output {k} came {int(lat[k])} cycles after its input (cycle {int(in_cycles[k])}), expected {latency}"
+        )
     report["handshake_errors"] = handshake
     in_gaps = np.diff(np.asarray(in_cycles, np.int64))
     report["ii"] = 1 if (not handshake and m >= 2 and bool((in_gaps == 1).any())) else None
@@ -61,8 +69,14 @@ def compare(got: np.ndarray, expected: np.ndarray, in_cycles: np.ndarray, out_cy
     if len(rows):
         r = int(rows[0])
         e = int(np.nonzero(diff[r])[0][0])
-        report["first"] = {"vector": r, "element": e, "expected": int(expected[r, e]), "got": int(got[r, e]),
-                           "expected_row": [int(v) for v in expected[r]], "got_row": [int(v) for v in got[r]]}
+        report["first"] = {
+            "vector": r,
+            "element": e,
+            "expected": int(expected[r, e]),
+            "got": int(got[r, e]),
+            "expected_row": [int(v) for v in expected[r]],
+            "got_row": [int(v) for v in got[r]],
+        }
     report["ok"] = not handshake and report["mismatches"] == 0
     return report
 

@@ -50,8 +50,9 @@ async def stream(dut):
     sim_seconds, sim_cpu = time.perf_counter() - t0, time.process_time() - c0
     out_cycles, got = read_capture(cfg["out"], cfg["n_out"], cfg["out_w"], cfg["out_signed"])
     in_cycles = np.load(cfg["in_cycles"])
-    report = _finish(cfg, got, in_cycles, out_cycles, {"sim_seconds": sim_seconds, "sim_cpu_seconds": sim_cpu,
-                                                        "mode": "stream"})
+    report = _finish(
+        cfg, got, in_cycles, out_cycles, {"sim_seconds": sim_seconds, "sim_cpu_seconds": sim_cpu, "mode": "stream"}
+    )
     assert report["ok"], f"RTL differs from the reference: {report.get('first')} {report['handshake_errors']}"
 
 
@@ -87,6 +88,5 @@ async def drive(dut):
     sim_seconds = time.perf_counter() - t0
     got = unpack_hex(out_words, cfg["n_out"], cfg["out_w"], cfg["out_signed"])
     in_cycles = np.load(cfg["in_cycles"])
-    report = _finish(cfg, got, in_cycles, np.array(out_cycles, np.int64), {"sim_seconds": sim_seconds,
-                                                                          "mode": "drive"})
+    report = _finish(cfg, got, in_cycles, np.array(out_cycles, np.int64), {"sim_seconds": sim_seconds, "mode": "drive"})
     assert report["ok"], f"RTL differs from the reference: {report.get('first')} {report['handshake_errors']}"

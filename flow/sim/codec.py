@@ -27,10 +27,10 @@ def pack_bytes(codes: np.ndarray, width: int, *, chunk: int = 65536) -> np.ndarr
     dt = _uint_dtype(width)
     out = np.empty((n_rows, nbytes), dtype=np.uint8)
     for a in range(0, n_rows, chunk):
-        u = (codes[a:a + chunk] & ((1 << width) - 1)).astype("<" + np.dtype(dt).str[1:])
+        u = (codes[a : a + chunk] & ((1 << width) - 1)).astype("<" + np.dtype(dt).str[1:])
         bits = np.unpackbits(u.view(np.uint8).reshape(len(u), n, -1), axis=2, bitorder="little")
         bits = bits[:, :, :width].reshape(len(u), total)
-        out[a:a + chunk] = np.packbits(bits, axis=1, bitorder="little")[:, ::-1]
+        out[a : a + chunk] = np.packbits(bits, axis=1, bitorder="little")[:, ::-1]
     return out
 
 
@@ -42,7 +42,7 @@ def pack_hex(codes: np.ndarray, width: int) -> list[str]:
     row = packed.shape[1] * 2
     skip = row - digits
     raw = packed.tobytes().hex()
-    return [raw[k * row + skip:(k + 1) * row] for k in range(n_rows)]
+    return [raw[k * row + skip : (k + 1) * row] for k in range(n_rows)]
 
 
 def unpack_hex(words: list[str], n: int, width: int, signed: bool) -> np.ndarray:
@@ -52,13 +52,12 @@ def unpack_hex(words: list[str], n: int, width: int, signed: bool) -> np.ndarray
     if not words:
         return np.zeros((0, n), np.int64)
     try:
-        joined = "".join(w.strip().rjust(nbytes * 2, "0")[-nbytes * 2:] for w in words)
+        joined = "".join(w.strip().rjust(nbytes * 2, "0")[-nbytes * 2 :] for w in words)
         buf = np.frombuffer(bytes.fromhex(joined), dtype=np.uint8).reshape(len(words), nbytes)
     except ValueError as exc:
-        raise MismatchError(f"RTL output is not a valid hex bus word ({exc}); X/Z values reached the output?") \
-            from exc
+        raise MismatchError(f"RTL output is not a valid hex bus word ({exc}); X/Z values reached the output?") from exc
     bits = np.unpackbits(buf[:, ::-1], axis=1, bitorder="little")[:, :total].reshape(len(words), n, width)
-    weights = (np.int64(1) << np.arange(width, dtype=np.int64))
+    weights = np.int64(1) << np.arange(width, dtype=np.int64)
     codes = (bits.astype(np.int64) * weights).sum(axis=2)
     if signed:
         codes = np.where(codes >= (1 << (width - 1)), codes - (1 << width), codes)

@@ -19,8 +19,16 @@ def harness_name(design: RtlDesign) -> str:
 def render_harness(design: RtlDesign) -> tuple[str, str]:
     """``(file name, Verilog text)`` of the harness of ``design``."""
     name = harness_name(design)
-    text = render("harness.v.j2", banner=banner(f"{name}.v", design.model), harness=name, top=design.top,
-                  latency=design.latency, in_bits=design.in_bits, out_bits=design.out_bits,
-                  probes=list(range(1, len(design.layers) + 1)), tail=design.latency + TAIL_EXTRA,
-                  rec_bytes=record_bytes(design.in_bits))
+    text = render(
+        "harness.v.j2",
+        banner=banner(f"{name}.v", design.model),
+        harness=name,
+        top=design.top,
+        latency=design.latency,
+        in_bits=design.in_bits,
+        out_bits=design.out_bits,
+        probes=list(range(1, len(design.layers) + 1)),
+        tail=design.latency + TAIL_EXTRA,
+        rec_bytes=record_bytes(design.in_bits),
+    )
     return f"{name}.v", text

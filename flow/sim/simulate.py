@@ -19,14 +19,14 @@ import numpy as np
 import torch
 
 from flow.errors import MismatchError, ToolError
-from flow.ir import QuantGraph
-from flow.reference import forward, iter_layers
+from flow.ir.graph import QuantGraph
+from flow.ir.reference import forward, iter_layers
 from flow.rtl.generate import RtlDesign, build_design
 from flow.sim.build import VerilatorBuild, build_verilator
 from flow.sim.check import read_capture, valid_pattern
 from flow.sim.codec import pack_bytes
 from flow.sim.harness import harness_name, record_bytes, render_harness
-from flow.sim.tools import find_verilator
+from flow.tools import find_verilator
 from flow.workdir import work_folder
 
 TEST_MODULE = "flow.sim.cocotb_bench"
@@ -52,15 +52,25 @@ class SimResult:
     outputs: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict:
-        return {"vectors": self.vectors, "mismatches": self.mismatches, "latency_cycles": self.latency_cycles,
-                "ii": self.ii, "cycles": self.cycles, "gaps": self.gaps,
-                "vectors_per_s": round(self.vectors_per_s, 1), "sim_vectors_per_s": round(self.sim_vectors_per_s, 1),
-                "build_seconds": round(self.build_seconds, 2), "run_seconds": round(self.run_seconds, 3),
-                "mode": self.mode, "simulator": self.simulator}
+        return {
+            "vectors": self.vectors,
+            "mismatches": self.mismatches,
+            "latency_cycles": self.latency_cycles,
+            "ii": self.ii,
+            "cycles": self.cycles,
+            "gaps": self.gaps,
+            "vectors_per_s": round(self.vectors_per_s, 1),
+            "sim_vectors_per_s": round(self.sim_vectors_per_s, 1),
+            "build_seconds": round(self.build_seconds, 2),
+            "run_seconds": round(self.run_seconds, 3),
+            "mode": self.mode,
+            "simulator": self.simulator,
+        }
 
 
-def harness_build(design: RtlDesign, files: dict[str, str] | None = None, *,
-                  cache_dir: Path | None = None) -> VerilatorBuild:
+def harness_build(
+    design: RtlDesign, files: dict[str, str] | None = None, *, cache_dir: Path | None = None
+) -> VerilatorBuild:
     """Build (or reuse) the Verilator model of ``design`` inside its harness."""
     name = harness_name(design)
     hfile, htext = render_harness(design)
@@ -96,26 +106,44 @@ def _run_cocotb(build: VerilatorBuild, work: Path, testcase: str, cfg: dict, plu
     log = work / f"{testcase}.log"
     failure = None
     try:
-        runner.test(test_module=TEST_MODULE, hdl_toplevel=build.toplevel, testcase=testcase,
-                    hdl_toplevel_lang="verilog", build_dir=build.build_dir, test_dir=work, plusargs=plusargs,
-                    extra_env={"FLOW_SIM_CONFIG": str(cfg_path)}, results_xml=str(work / f"{testcase}.xml"),
-                    log_file=str(log))
+        runner.test(
+            test_module=TEST_MODULE,
+            hdl_toplevel=build.toplevel,
+            testcase=testcase,
+            hdl_toplevel_lang="verilog",
+            build_dir=build.build_dir,
+            test_dir=work,
+            plusargs=plusargs,
+            extra_env={"FLOW_SIM_CONFIG": str(cfg_path)},
+            results_xml=str(work / f"{testcase}.xml"),
+            log_file=str(log),
+        )
     except (OSError, RuntimeError, SystemExit) as exc:  # a failed cocotb test or a crashed simulator
         failure = exc
     if not report_path.is_file():
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:]) if log.is_file() else ""
-        raise ToolError(f"the cocotb test '{testcase}' produced no report ({failure!r}); last lines of "
-                        f"{log}:\n{tail}")
+        raise ToolError(f"the cocotb test '{testcase}' produced no report ({failure!r}); last lines of {log}:\n{tail}")
     return json.loads(report_path.read_text())
 
 
-def simulate(graph: QuantGraph, codes: np.ndarray, *, expected: np.ndarray | None = None,
-             vectors: int | None = None, design: RtlDesign | None = None, files: dict[str, str] | None = None,
-             pattern: str = "gaps", seed: int = 0, mode: str = "stream", work_dir: str | Path | None = None,
-             cache_dir: str | Path | None = None, localize: bool = True) -> SimResult:
+def simulate(
+    graph: QuantGraph,
+    codes: np.ndarray,
+    *,
+    expected: np.ndarray | None = None,
+    vectors: int | None = None,
+    design: RtlDesign | None = None,
+    files: dict[str, str] | None = None,
+    pattern: str = "gaps",
+    seed: int = 0,
+    mode: str = "stream",
+    work_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    localize: bool = True,
+) -> SimResult:
     """Simulate the RTL of ``graph`` on input ``codes`` ``[N, n_in]`` and check it against the reference.
 
-    ``expected`` defaults to :func:`flow.reference.forward`; ``vectors`` limits N (None: all).
+    ``expected`` defaults to :func:`flow.ir.reference.forward`; ``vectors`` limits N (None: all).
     ``design``/``files`` let a caller simulate RTL it already has (``files`` replaces the text of
     the design's files, e.g. a hand-edited netlist). ``mode`` is ``stream`` (fast, the harness
     clocks itself) or ``drive`` (cocotb drives every cycle). Raises :class:`MismatchError` on any
@@ -142,11 +170,20 @@ def simulate(graph: QuantGraph, codes: np.ndarray, *, expected: np.ndarray | Non
         np.save(work / "in_cycles.npy", in_cycles)
         np.save(work / "expected.npy", expected)
         out_t = graph.output_type
-        cfg = {"stim": str(stim), "out": str(work / "capture.txt"), "expected": str(work / "expected.npy"),
-               "in_cycles": str(work / "in_cycles.npy"), "got": str(work / "got.npy"),
-               "report": str(work / f"{mode}_report.json"), "n_out": graph.n_outputs, "out_w": out_t.width,
-               "out_signed": out_t.signed, "latency": design.latency, "cycles": int(len(flags)),
-               "rec_bytes": record_bytes(design.in_bits)}
+        cfg = {
+            "stim": str(stim),
+            "out": str(work / "capture.txt"),
+            "expected": str(work / "expected.npy"),
+            "in_cycles": str(work / "in_cycles.npy"),
+            "got": str(work / "got.npy"),
+            "report": str(work / f"{mode}_report.json"),
+            "n_out": graph.n_outputs,
+            "out_w": out_t.width,
+            "out_signed": out_t.signed,
+            "latency": design.latency,
+            "cycles": int(len(flags)),
+            "rec_bytes": record_bytes(design.in_bits),
+        }
         plusargs = [f"+flow_stim={stim}", f"+flow_out={cfg['out']}"] if mode == "stream" else []
         report = _run_cocotb(build, work, mode, cfg, plusargs)
         run_seconds = time.perf_counter() - t0
@@ -155,21 +192,39 @@ def simulate(graph: QuantGraph, codes: np.ndarray, *, expected: np.ndarray | Non
             _raise_mismatch(graph, design, build, codes, expected, report, work, localize)
         n = len(codes)
         return SimResult(
-            vectors=n, mismatches=0, latency_cycles=design.latency, ii=report["ii"], cycles=int(len(flags)),
-            gaps=report["gaps"], vectors_per_s=n / run_seconds if run_seconds else 0.0,
+            vectors=n,
+            mismatches=0,
+            latency_cycles=design.latency,
+            ii=report["ii"],
+            cycles=int(len(flags)),
+            gaps=report["gaps"],
+            vectors_per_s=n / run_seconds if run_seconds else 0.0,
             sim_vectors_per_s=n / report["sim_seconds"] if report["sim_seconds"] else 0.0,
-            build_seconds=build.seconds, run_seconds=run_seconds, mode=mode,
+            build_seconds=build.seconds,
+            run_seconds=run_seconds,
+            mode=mode,
             simulator=f"verilator {find_verilator().version}",
-            build_dir=str(build.build_dir), outputs=got)
+            build_dir=str(build.build_dir),
+            outputs=got,
+        )
 
 
-def _raise_mismatch(graph: QuantGraph, design: RtlDesign, build: VerilatorBuild, codes: np.ndarray,
-                    expected: np.ndarray, report: dict, work: Path, localize: bool) -> None:
+def _raise_mismatch(
+    graph: QuantGraph,
+    design: RtlDesign,
+    build: VerilatorBuild,
+    codes: np.ndarray,
+    expected: np.ndarray,
+    report: dict,
+    work: Path,
+    localize: bool,
+) -> None:
     n = report["vectors"]
     if report["handshake_errors"]:
         raise MismatchError(
             f"RTL handshake is wrong: {'; '.join(report['handshake_errors'])} "
-            f"(latency observed {report['latency_observed']}, expected {report['latency_expected']})")
+            f"(latency observed {report['latency_observed']}, expected {report['latency_expected']})"
+        )
     first = report["first"]
     where = ""
     if localize:
@@ -184,8 +239,9 @@ def _raise_mismatch(graph: QuantGraph, design: RtlDesign, build: VerilatorBuild,
     )
 
 
-def _localize(graph: QuantGraph, design: RtlDesign, build: VerilatorBuild, codes: np.ndarray,
-              rows: list[int], work: Path) -> str:
+def _localize(
+    graph: QuantGraph, design: RtlDesign, build: VerilatorBuild, codes: np.ndarray, rows: list[int], work: Path
+) -> str:
     """Re-run the failing vectors with per-layer probes; name the first layer whose output differs."""
     sub = codes[rows]
     probe_dir = work / "probe"
@@ -197,14 +253,24 @@ def _localize(graph: QuantGraph, design: RtlDesign, build: VerilatorBuild, codes
     ref = forward(graph, torch.from_numpy(sub)).numpy()
     np.save(probe_dir / "expected.npy", ref)
     out_t = graph.output_type
-    cfg = {"stim": str(stim), "out": str(probe_dir / "capture.txt"), "expected": str(probe_dir / "expected.npy"),
-           "in_cycles": str(probe_dir / "in_cycles.npy"), "got": str(probe_dir / "got.npy"),
-           "report": str(probe_dir / "report.json"), "n_out": graph.n_outputs, "out_w": out_t.width,
-           "out_signed": out_t.signed, "latency": design.latency, "cycles": len(sub),
-           "rec_bytes": record_bytes(design.in_bits)}
+    cfg = {
+        "stim": str(stim),
+        "out": str(probe_dir / "capture.txt"),
+        "expected": str(probe_dir / "expected.npy"),
+        "in_cycles": str(probe_dir / "in_cycles.npy"),
+        "got": str(probe_dir / "got.npy"),
+        "report": str(probe_dir / "report.json"),
+        "n_out": graph.n_outputs,
+        "out_w": out_t.width,
+        "out_signed": out_t.signed,
+        "latency": design.latency,
+        "cycles": len(sub),
+        "rec_bytes": record_bytes(design.in_bits),
+    }
     prefix = probe_dir / "layer"
-    _run_cocotb(build, probe_dir, "stream", cfg,
-                [f"+flow_stim={stim}", f"+flow_out={cfg['out']}", f"+flow_probe={prefix}"])
+    _run_cocotb(
+        build, probe_dir, "stream", cfg, [f"+flow_stim={stim}", f"+flow_out={cfg['out']}", f"+flow_probe={prefix}"]
+    )
     for k, (layer, ref_out) in enumerate(iter_layers(graph, torch.from_numpy(sub)), start=1):
         info = design.layers[k - 1]
         _, got = read_capture(f"{prefix}{k}.txt", info.n_out, info.out_w, info.out_type.signed)
@@ -214,6 +280,8 @@ def _localize(graph: QuantGraph, design: RtlDesign, build: VerilatorBuild, codes
         diff = got != ref_np
         if diff.any():
             r, e = (int(v[0]) for v in np.nonzero(diff))
-            return (f"; first layer that differs: '{layer.name}' ({layer.kind}) at vector {rows[r]}, "
-                    f"element {e}: expected {int(ref_np[r, e])}, got {int(got[r, e])}")
+            return (
+                f"; first layer that differs: '{layer.name}' ({layer.kind}) at vector {rows[r]}, "
+                f"element {e}: expected {int(ref_np[r, e])}, got {int(got[r, e])}"
+            )
     return "; every layer output matched when re-run alone (timing/handshake dependent?)"

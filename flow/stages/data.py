@@ -34,8 +34,11 @@ def run(ctx) -> dict:
         "class_names": list(CLASS_NAMES),
     }
     (out / "dataset.json").write_text(json.dumps(info, indent=1))
-    return {**info, "headline": f"{len(ds):,} jets from {ds.source}: "
-            f"{counts['train']:,} train / {counts['val']:,} val / {counts['test']:,} test"}
+    return {
+        **info,
+        "headline": f"{len(ds):,} jets from {ds.source}: "
+        f"{counts['train']:,} train / {counts['val']:,} val / {counts['test']:,} test",
+    }
 
 
 def load_split(ctx) -> dict[str, np.ndarray]:

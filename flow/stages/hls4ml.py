@@ -12,14 +12,14 @@ import time
 
 import numpy as np
 
+from flow.compare import first_mismatch, mismatch_error
 from flow.errors import MismatchError
-from flow.hls.compare import first_mismatch, mismatch_error
 from flow.hls.csim import check_csim
 from flow.hls.precision import hls_name
 from flow.hls.project import build_project, write_testbench
 from flow.hls.vendor import find_tool, parse_csynth, parse_vendor_csim, run_build
-from flow.ir import QuantGraph
-from flow.reference import classify
+from flow.ir.graph import QuantGraph
+from flow.ir.reference import classify
 
 BACKEND = "Vitis"
 TB_VECTORS = 1000  # vectors in tb_data/ for the vendor C simulation (slow there; the full set runs here)
@@ -53,8 +53,9 @@ def run(ctx) -> dict:
         raise MismatchError(f"test_codes.npy has {len(codes)} rows but ref_outputs.npy {len(ref)}")
 
     with ctx.progress("hls4ml: convert, write, compile C-sim", total=None):
-        project = build_project(graph, ctx.dir("hls4ml") / "project", ctx.target,
-                                project_name=hls_name(ctx.model.name), backend=BACKEND)
+        project = build_project(
+            graph, ctx.dir("hls4ml") / "project", ctx.target, project_name=hls_name(ctx.model.name), backend=BACKEND
+        )
     write_testbench(project, codes[:TB_VECTORS], ref[:TB_VECTORS])
     t0 = time.perf_counter()
     with ctx.progress("hls4ml C simulation", total=len(codes)) as advance:

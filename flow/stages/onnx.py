@@ -13,20 +13,20 @@ import time
 import numpy as np
 import onnx
 
+from flow.compare import first_mismatch, mismatch_error, to_codes
 from flow.errors import MismatchError
 from flow.export.float_onnx import ATOL, RTOL, check_float, export_float
 from flow.export.qonnx_model import build_qonnx, compute_type
 from flow.export.qonnx_run import check_qonnx, execute
-from flow.hls.compare import first_mismatch, mismatch_error, to_codes
-from flow.ir import QuantGraph
-from flow.model import load_float_model
+from flow.ir.graph import QuantGraph
 from flow.stages.data import load_split
+from flow.train.model import load_float_model
 
 REAL_INPUT_VECTORS = 10_000
 
 
 def _standardized(graph: QuantGraph, features: np.ndarray) -> np.ndarray:
-    """``(x - mean) / std`` in float64, exactly as :func:`flow.reference.encode_inputs` computes it."""
+    """``(x - mean) / std`` in float64, exactly as :func:`flow.ir.reference.encode_inputs` computes it."""
     return (np.asarray(features, dtype=np.float64) - graph.input_mean) / graph.input_std
 
 
@@ -70,5 +70,5 @@ def run(ctx) -> dict:
         "qonnx_real_input_vectors": n_real,
         "qonnx_vectors_per_s": round(len(codes) / seconds) if seconds > 0 else None,
         "headline": f"ONNX == PyTorch within {ATOL:g} (max {max_err:.2e}); QONNX == reference on "
-                    f"{len(codes):,} vectors exactly",
+        f"{len(codes):,} vectors exactly",
     }

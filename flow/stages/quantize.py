@@ -8,12 +8,12 @@ from __future__ import annotations
 import torch
 
 from flow.data import CLASS_NAMES, FEATURE_NAMES
-from flow.ir import precision_rows
-from flow.model import load_float_model, read_checkpoint
-from flow.quantize import quantize_model
+from flow.ir.graph import precision_rows
+from flow.quantize.quantize_model import quantize_model
 from flow.stages.data import load_split
-from flow.train import Arrays
-from flow.training_log import write_history
+from flow.train.fit import Arrays
+from flow.train.history import write_history
+from flow.train.model import load_float_model, read_checkpoint
 
 
 def run(ctx) -> dict:
@@ -27,8 +27,17 @@ def run(ctx) -> dict:
     val = Arrays.of(arrays["X_val"], arrays["y_val"], mean, std)
     epochs = ctx.model.train.qat_epochs
     with ctx.progress(f"quantization-aware training, {epochs} epochs", epochs) as advance:
-        q = quantize_model(float_model, ctx.model, train, val, mean=mean, std=std, class_names=CLASS_NAMES,
-                           feature_names=FEATURE_NAMES, on_epoch=lambda rec: advance())
+        q = quantize_model(
+            float_model,
+            ctx.model,
+            train,
+            val,
+            mean=mean,
+            std=std,
+            class_names=CLASS_NAMES,
+            feature_names=FEATURE_NAMES,
+            on_epoch=lambda rec: advance(),
+        )
     q.graph.save(out / "quant_graph.json")
     torch.save(q.model.state_dict(), out / "qat_model.pt")
     history = [r.as_dict() for r in q.history]
@@ -39,6 +48,5 @@ def run(ctx) -> dict:
         "qat_epochs": len(history),
         "best_qat_val_accuracy": max((h["val_acc"] for h in history), default=None),
         "params": q.graph.n_params,
-        "headline": f"{len(q.graph.layers)} layers, input {q.graph.input_type.describe()}, "
-                    f"output widths {bits}",
+        "headline": f"{len(q.graph.layers)} layers, input {q.graph.input_type.describe()}, output widths {bits}",
     }

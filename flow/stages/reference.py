@@ -11,14 +11,14 @@ import numpy as np
 import torch
 
 from flow.errors import MismatchError
-from flow.fixed import dequantize
-from flow.ir import QuantGraph
-from flow.model import load_float_model, read_checkpoint
-from flow.passes.fold_batchnorm import fold_batchnorm
-from flow.qat import QuantModel, layer_types
-from flow.reference import classify, encode_inputs, forward
+from flow.ir.fixed import dequantize
+from flow.ir.graph import QuantGraph
+from flow.ir.reference import classify, encode_inputs, forward
+from flow.quantize.fold_batchnorm import fold_batchnorm
+from flow.quantize.qat import QuantModel, layer_types
 from flow.stages.data import load_split
-from flow.train import Arrays, evaluate
+from flow.train.fit import Arrays, evaluate
+from flow.train.model import load_float_model, read_checkpoint
 
 
 def qat_outputs(ctx, graph: QuantGraph, codes: torch.Tensor) -> tuple[np.ndarray, bool]:
@@ -48,8 +48,10 @@ def run(ctx) -> dict:
     bad = np.flatnonzero((qat != ref).any(axis=1))
     if not integral or len(bad):
         i = int(bad[0]) if len(bad) else -1
-        raise MismatchError(f"QAT model and integer reference differ on {len(bad)} of {len(ref)} test vectors "
-                            f"(first: vector {i}, QAT {qat[i].tolist()} vs reference {ref[i].tolist()})")
+        raise MismatchError(
+            f"QAT model and integer reference differ on {len(bad)} of {len(ref)} test vectors "
+            f"(first: vector {i}, QAT {qat[i].tolist()} vs reference {ref[i].tolist()})"
+        )
     ckpt = read_checkpoint(ctx.dir("train") / "float_model.pt")
     float_model = load_float_model(ctx.dir("train") / "float_model.pt", ctx.model)
     _, float_acc = evaluate(float_model, Arrays.of(arrays["X_test"], labels, ckpt["input_mean"], ckpt["input_std"]))
@@ -61,5 +63,5 @@ def run(ctx) -> dict:
         "qat_vs_reference_mismatches": 0,
         "accuracy_drop": float_acc - int_acc,
         "headline": f"{len(ref):,} vectors; accuracy float {float_acc:.4f}, integer {int_acc:.4f}; "
-                    "QAT model == reference exactly",
+        "QAT model == reference exactly",
     }

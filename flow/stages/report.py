@@ -14,21 +14,27 @@ from flow.report import collect, model_info, settings_of, target_info, write_rep
 
 def run(ctx) -> dict:
     out = ctx.dir("report")
-    report = collect(ctx.root, model=model_info(ctx.model), target=target_info(ctx.target),
-                     settings=settings_of(ctx), plot_dir=out,
-                     tools=tool_versions(("matplotlib", "jinja2", "scikit-learn")))
+    report = collect(
+        ctx.root,
+        model=model_info(ctx.model),
+        target=target_info(ctx.target),
+        settings=settings_of(ctx),
+        plot_dir=out,
+        tools=tool_versions(("matplotlib", "jinja2", "scikit-learn")),
+    )
     write_report(report, out, ctx.root, copy_to=ctx.root)
     errors = [f.message for f in report.errors]
     if errors:
         # The report is written first so the reviewer can see why; then the build fails.
-        raise MismatchError(f"design review {report.verdict.upper()}: {'; '.join(errors)} "
-                            f"(see {ctx.root / 'report.html'})")
+        raise MismatchError(
+            f"design review {report.verdict.upper()}: {'; '.join(errors)} (see {ctx.root / 'report.html'})"
+        )
     return {
         "verdict": report.verdict,
         "errors": errors,
         "warnings": sum(1 for f in report.flags if f.level == "warning"),
         "files": ["report.json", "report.md", "report.html"] + [p.file for p in report.plots],
         "headline": f"design review {report.verdict.upper()}"
-                    + (f" ({len(errors)} error{'s' if len(errors) != 1 else ''})" if errors else "")
-                    + f"; {ctx.root / 'report.html'}",
+        + (f" ({len(errors)} error{'s' if len(errors) != 1 else ''})" if errors else "")
+        + f"; {ctx.root / 'report.html'}",
     }

@@ -10,18 +10,31 @@ from __future__ import annotations
 import json
 
 from flow.errors import ToolError
-from flow.ir import QuantGraph
+from flow.ir.graph import QuantGraph
 from flow.rtl import build_design, lint_files, write_files
 
 
 def design_record(design) -> dict:
     return {
-        "model": design.model, "top": design.top, "latency_cycles": design.latency, "fanin": design.fanin,
-        "sources": list(design.sources), "in": {"n": design.n_in, "type": design.in_type.describe()},
+        "model": design.model,
+        "top": design.top,
+        "latency_cycles": design.latency,
+        "fanin": design.fanin,
+        "sources": list(design.sources),
+        "in": {"n": design.n_in, "type": design.in_type.describe()},
         "out": {"n": design.n_out, "type": design.out_type.describe()},
-        "layers": [{"name": lay.name, "kind": lay.kind, "module": lay.module, "instance": f"u_{lay.inst}",
-                    "latency": lay.latency, "n_out": lay.n_out, "out_type": lay.out_type.describe()}
-                   for lay in design.layers],
+        "layers": [
+            {
+                "name": lay.name,
+                "kind": lay.kind,
+                "module": lay.module,
+                "instance": f"u_{lay.inst}",
+                "latency": lay.latency,
+                "n_out": lay.n_out,
+                "out_type": lay.out_type.describe(),
+            }
+            for lay in design.layers
+        ],
         "bit_order": "element i of a bus at bits [i*W +: W], element 0 in the least significant bits",
     }
 
@@ -43,7 +56,14 @@ def run(ctx) -> dict:
     except ToolError as exc:
         lint = f"not run: {exc}"
     lines = sum(text.count("\n") for text in design.files.values())
-    return {"top": design.top, "files": sorted(design.files), "lines": lines, "lint": lint,
-            "latency_cycles": design.latency, "ii": 1, "layers": record["layers"],
-            "headline": f"{len(design.files)} files, {lines:,} lines, top {design.top}; lint {lint}; "
-                        f"pipeline {design.latency} cycles, II 1"}
+    return {
+        "top": design.top,
+        "files": sorted(design.files),
+        "lines": lines,
+        "lint": lint,
+        "latency_cycles": design.latency,
+        "ii": 1,
+        "layers": record["layers"],
+        "headline": f"{len(design.files)} files, {lines:,} lines, top {design.top}; lint {lint}; "
+        f"pipeline {design.latency} cycles, II 1",
+    }

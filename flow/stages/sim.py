@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from flow.errors import MismatchError
-from flow.ir import QuantGraph
+from flow.ir.graph import QuantGraph
 from flow.rtl import build_design
 from flow.sim.simulate import harness_build, simulate
 
@@ -43,12 +43,21 @@ def run(ctx) -> dict:
     for bulky in ("stimulus.bin", "capture.txt", "expected.npy", "got.npy", "in_cycles.npy"):
         (work / bulky).unlink(missing_ok=True)
     np.save(out / "rtl_outputs.npy", result.outputs)
-    pred = np.argmax(result.outputs, axis=1)  # first maximum wins, as flow.reference.classify
+    pred = np.argmax(result.outputs, axis=1)  # first maximum wins, as flow.ir.reference.classify
     accuracy = float(np.mean(pred == labels[:n])) if n else 0.0
     record = result.to_dict()
-    record.update({"build_seconds": round(build.seconds, 2), "build_cached": build.cached,
-                   "accuracy": accuracy, "top": design.top, "vectors_total": int(len(codes))})
+    record.update(
+        {
+            "build_seconds": round(build.seconds, 2),
+            "build_cached": build.cached,
+            "accuracy": accuracy,
+            "top": design.top,
+            "vectors_total": int(len(codes)),
+        }
+    )
     (out / "sim.json").write_text(json.dumps(record, indent=2) + "\n")
-    record["headline"] = (f"{record['vectors']:,} vectors, RTL == reference bit for bit; latency "
-                          f"{record['latency_cycles']} cycles, II {record['ii']}; accuracy {accuracy:.4f}")
+    record["headline"] = (
+        f"{record['vectors']:,} vectors, RTL == reference bit for bit; latency "
+        f"{record['latency_cycles']} cycles, II {record['ii']}; accuracy {accuracy:.4f}"
+    )
     return record

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from flow.ir import QuantGraph
+from flow.ir.graph import QuantGraph
 from flow.rtl import build_design
 from flow.synth import synthesize
 from flow.synth.yosys import job_count
@@ -22,12 +22,13 @@ def run(ctx) -> dict:
     design = build_design(graph, top=ctx.model.name)
     jobs = job_count(design)
     with ctx.progress(f"Yosys synth_xilinx -family {ctx.target.yosys_family}", total=jobs) as advance:
-        result = synthesize(design, ctx.target, rtl_dir=ctx.dir("rtl"), work_dir=out / "yosys",
-                            progress=advance)
+        result = synthesize(design, ctx.target, rtl_dir=ctx.dir("rtl"), work_dir=out / "yosys", progress=advance)
     record = result.to_dict()
     (out / "synth.json").write_text(json.dumps(record, indent=2) + "\n")
     util = record.get("utilization", {})
-    record["headline"] = (f"{record.get('tool')}: LUT {record.get('lut', 0):,} ({util.get('lut', 0):.2f} %), "
-                          f"FF {record.get('ff', 0):,}, DSP {record.get('dsp', 0):,} ({util.get('dsp', 0):.2f} %), "
-                          f"BRAM {record.get('bram', 0):g}; {record.get('latency_ns')} ns")
+    record["headline"] = (
+        f"{record.get('tool')}: LUT {record.get('lut', 0):,} ({util.get('lut', 0):.2f} %), "
+        f"FF {record.get('ff', 0):,}, DSP {record.get('dsp', 0):,} ({util.get('dsp', 0):.2f} %), "
+        f"BRAM {record.get('bram', 0):g}; {record.get('latency_ns')} ns"
+    )
     return record

@@ -9,10 +9,10 @@ import shutil
 
 import torch
 
-from flow.model import build_float_model, read_checkpoint, save_float_model
 from flow.stages.data import load_split
-from flow.train import Arrays, evaluate, fit, standardization
-from flow.training_log import write_history
+from flow.train.fit import Arrays, evaluate, fit, standardization
+from flow.train.history import write_history
+from flow.train.model import build_float_model, read_checkpoint, save_float_model
 
 
 def run(ctx) -> dict:
@@ -33,9 +33,19 @@ def run(ctx) -> dict:
         train = Arrays.of(arrays["X_train"], arrays["y_train"], mean, std)
         val = Arrays.of(arrays["X_val"], arrays["y_val"], mean, std)
         with ctx.progress(f"float training, {spec.train.epochs} epochs", spec.train.epochs) as advance:
-            history = [r.as_dict() for r in fit(model, train, val, phase="float", epochs=spec.train.epochs,
-                                                 lr=spec.train.lr, settings=spec.train,
-                                                 on_epoch=lambda rec: advance())]
+            history = [
+                r.as_dict()
+                for r in fit(
+                    model,
+                    train,
+                    val,
+                    phase="float",
+                    epochs=spec.train.epochs,
+                    lr=spec.train.lr,
+                    settings=spec.train,
+                    on_epoch=lambda rec: advance(),
+                )
+            ]
         save_float_model(out / "float_model.pt", spec, model, mean, std)
     write_history(out, history)
     test = Arrays.of(arrays["X_test"], arrays["y_test"], mean, std)

@@ -17,7 +17,20 @@ from flow.studies.run import FloatRun, RunResult, train_float, train_run
 from flow.studies.sweep import SweepGrid, SweepPoint, SweepResult, SweepSettings, run_sweep
 
 __all__ = [
-    "BaselineResult", "BaselineSettings", "FloatRun", "RunResult", "StudyData", "SweepGrid", "SweepPoint",
-    "SweepResult", "SweepSettings", "baseline_metrics", "load_study_data", "run_baseline", "run_sweep",
-    "synthetic_data", "train_float", "train_run",
+    "BaselineResult",
+    "BaselineSettings",
+    "FloatRun",
+    "RunResult",
+    "StudyData",
+    "SweepGrid",
+    "SweepPoint",
+    "SweepResult",
+    "SweepSettings",
+    "baseline_metrics",
+    "load_study_data",
+    "run_baseline",
+    "run_sweep",
+    "synthetic_data",
+    "train_float",
+    "train_run",
 ]

@@ -48,16 +48,22 @@ def fit_baseline(data: StudyData, settings: BaselineSettings = BaselineSettings(
     from threadpoolctl import threadpool_limits
 
     clf = HistGradientBoostingClassifier(
-        max_iter=settings.max_iter, learning_rate=settings.learning_rate, max_leaf_nodes=settings.max_leaf_nodes,
-        l2_regularization=settings.l2_regularization, early_stopping=True, n_iter_no_change=20,
-        random_state=settings.seed)
+        max_iter=settings.max_iter,
+        learning_rate=settings.learning_rate,
+        max_leaf_nodes=settings.max_leaf_nodes,
+        l2_regularization=settings.l2_regularization,
+        early_stopping=True,
+        n_iter_no_change=20,
+        random_state=settings.seed,
+    )
     with threadpool_limits(settings.threads):
         clf.fit(data.train.x, data.train.y, X_val=data.val.x, y_val=data.val.y)
     return clf
 
 
-def baseline_metrics(data: StudyData, settings: BaselineSettings = BaselineSettings(),
-                     plots_to: Path | None = None) -> BaselineResult:
+def baseline_metrics(
+    data: StudyData, settings: BaselineSettings = BaselineSettings(), plots_to: Path | None = None
+) -> BaselineResult:
     """Fit and score the baseline; with ``plots_to``, also draw its confusion matrix and ROC (test split)."""
     from flow.plots import plot_confusion, plot_roc, roc_curves
 
@@ -71,15 +77,24 @@ def baseline_metrics(data: StudyData, settings: BaselineSettings = BaselineSetti
     k = len(data.class_names)
     if plots_to is not None:
         plots_to = Path(plots_to)
-        plot_confusion(data.test.y, pred, data.class_names, plots_to / "confusion.png",
-                       title="gradient-boosted trees, test split")
-        auc = plot_roc(data.test.y, scores, data.class_names, plots_to / "roc.png",
-                       title="gradient-boosted trees, test split")
+        plot_confusion(
+            data.test.y, pred, data.class_names, plots_to / "confusion.png", title="gradient-boosted trees, test split"
+        )
+        auc = plot_roc(
+            data.test.y, scores, data.class_names, plots_to / "roc.png", title="gradient-boosted trees, test split"
+        )
     else:
         curves = roc_curves(data.test.y, scores, k)
         auc = {n: (c[2] if c is not None else float("nan")) for n, c in zip(data.class_names, curves, strict=True)}
-    return BaselineResult("HistGradientBoostingClassifier", val_acc, test_acc, {n: float(a) for n, a in auc.items()},
-                          int(clf.n_iter_), seconds, asdict(settings))
+    return BaselineResult(
+        "HistGradientBoostingClassifier",
+        val_acc,
+        test_acc,
+        {n: float(a) for n, a in auc.items()},
+        int(clf.n_iter_),
+        seconds,
+        asdict(settings),
+    )
 
 
 def run_baseline(data: StudyData, out: Path, settings: BaselineSettings = BaselineSettings()) -> BaselineResult:

@@ -2,7 +2,7 @@
 
 Every study (train, sweep, analyze, quantize, baseline) reads the same split as ``flow build``:
 :func:`flow.data.split` with ``seed`` (default 42). Standardization comes from the training split
-(:func:`flow.train.standardization`) and travels with checkpoints.
+(:func:`flow.train.fit.standardization`) and travels with checkpoints.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.train import Arrays, standardization
+from flow.train.fit import Arrays, standardization
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,8 +59,12 @@ class StudyData:
         return h.hexdigest()[:16]
 
     def describe(self) -> dict:
-        return {"source": self.source, "split_seed": self.split_seed, "counts": self.counts(),
-                "fingerprint": self.fingerprint()}
+        return {
+            "source": self.source,
+            "split_seed": self.split_seed,
+            "counts": self.counts(),
+            "fingerprint": self.fingerprint(),
+        }
 
 
 def load_study_data(path: Path | None = None, split_seed: int = 42) -> StudyData:
@@ -69,10 +73,16 @@ def load_study_data(path: Path | None = None, split_seed: int = 42) -> StudyData
 
     ds = load(Path(path)) if path is not None else load_default()
     parts = split(ds, seed=split_seed)
-    return StudyData(*(Part(np.asarray(p.features, dtype=np.float32), np.asarray(p.labels, dtype=np.int64))
-                       for p in (parts.train, parts.val, parts.test)),
-                     class_names=tuple(CLASS_NAMES), feature_names=tuple(FEATURE_NAMES), source=str(ds.source),
-                     split_seed=split_seed)
+    return StudyData(
+        *(
+            Part(np.asarray(p.features, dtype=np.float32), np.asarray(p.labels, dtype=np.int64))
+            for p in (parts.train, parts.val, parts.test)
+        ),
+        class_names=tuple(CLASS_NAMES),
+        feature_names=tuple(FEATURE_NAMES),
+        source=str(ds.source),
+        split_seed=split_seed,
+    )
 
 
 def synthetic_data(n: int = 3000, *, seed: int = 0, features: int = 16, classes: int = 5) -> StudyData:
@@ -84,7 +94,12 @@ def synthetic_data(n: int = 3000, *, seed: int = 0, features: int = 16, classes:
     scale = np.exp(rng.normal(0.0, 1.0, features))  # features of very different magnitudes, like the JSC set
     x = ((centers[y] + rng.normal(0.0, 1.2, (n, features))) * scale + 3 * scale).astype(np.float32)
     a, b = int(0.6 * n), int(0.8 * n)
-    return StudyData(Part(x[:a], y[:a]), Part(x[a:b], y[a:b]), Part(x[b:], y[b:]),
-                     class_names=tuple("gqwzt"[:classes]) if classes <= 5 else tuple(f"c{i}" for i in range(classes)),
-                     feature_names=tuple(f"f{i}" for i in range(features)), source=f"synthetic(n={n}, seed={seed})",
-                     split_seed=seed)
+    return StudyData(
+        Part(x[:a], y[:a]),
+        Part(x[a:b], y[a:b]),
+        Part(x[b:], y[b:]),
+        class_names=tuple("gqwzt"[:classes]) if classes <= 5 else tuple(f"c{i}" for i in range(classes)),
+        feature_names=tuple(f"f{i}" for i in range(features)),
+        source=f"synthetic(n={n}, seed={seed})",
+        split_seed=seed,
+    )

@@ -4,7 +4,7 @@ The float model is traced with ``torch.fx.symbolic_trace`` and its shapes filled
 Precision comes from one of three sources, most concrete last:
 
 * the resolved quantization config (built-in < default < type rule < name rule; ``frac`` may be ``auto``),
-* a float model and calibration data: :func:`flow.passes.assign_types.assign_types` fixes every ``auto``,
+* a float model and calibration data: :func:`flow.quantize.assign_types.assign_types` fixes every ``auto``,
 * a quantized graph (``quant_graph.json`` from ``flow build`` or ``flow quantize``).
 
 A BatchNorm folded into the Linear before it has no precision of its own ("folded into fc1").
@@ -18,14 +18,14 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from flow.fixed import FixedType
-from flow.ir import QuantGraph
-from flow.model import build_float_model
-from flow.passes.assign_types import assign_types
-from flow.passes.fold_batchnorm import fold_batchnorm
-from flow.qat import LayerTypes, LinearTypes, ScaleShiftTypes, layer_types
-from flow.quant_config import graph_input_spec, layer_quant
-from flow.zoo import ModelSpec
+from flow.config.quant import graph_input_spec, layer_quant
+from flow.config.zoo import ModelSpec
+from flow.ir.fixed import FixedType
+from flow.ir.graph import QuantGraph
+from flow.quantize.assign_types import assign_types
+from flow.quantize.fold_batchnorm import fold_batchnorm
+from flow.quantize.qat import LayerTypes, LinearTypes, ScaleShiftTypes, layer_types
+from flow.train.model import build_float_model
 
 KIND = {nn.Linear: "linear", nn.BatchNorm1d: "batchnorm", nn.ReLU: "relu"}
 
@@ -94,8 +94,12 @@ def config_precisions(spec: ModelSpec) -> Precisions:
             text = ""
         layers[layer.name] = text + short(q.output.describe())
         output = short(q.output.describe())
-    return Precisions("config (auto = fractional bits chosen from observed ranges at quantization)",
-                      short(graph_input_spec(spec.quant).describe()), layers, output)
+    return Precisions(
+        "config (auto = fractional bits chosen from observed ranges at quantization)",
+        short(graph_input_spec(spec.quant).describe()),
+        layers,
+        output,
+    )
 
 
 def types_precisions(source: str, input_type: FixedType, named: list[tuple[str, LayerTypes]]) -> Precisions:
@@ -107,13 +111,17 @@ def calibrated_precisions(spec: ModelSpec, model: nn.Sequential, calib: torch.Te
     """``assign_types`` on the folded model with calibration inputs (standardized features)."""
     folded = fold_batchnorm(model.eval())
     input_type, types = assign_types(folded, spec.quant, calib)
-    return types_precisions("config resolved on the checkpoint and training data", input_type,
-                            [(f.name, t) for f, t in zip(folded, types, strict=True)])
+    return types_precisions(
+        "config resolved on the checkpoint and training data",
+        input_type,
+        [(f.name, t) for f, t in zip(folded, types, strict=True)],
+    )
 
 
 def graph_precisions(graph: QuantGraph, source: str = "quantized graph") -> Precisions:
-    return types_precisions(source, graph.input_type,
-                            [(layer.name, t) for layer, t in zip(graph.layers, layer_types(graph), strict=True)])
+    return types_precisions(
+        source, graph.input_type, [(layer.name, t) for layer, t in zip(graph.layers, layer_types(graph), strict=True)]
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,11 @@ def _shape(node: fx.Node) -> tuple[str, str]:
     return f"({', '.join(dims)})", str(meta.dtype).removeprefix("torch.")
 
 
-def graph_rows(spec: ModelSpec, precisions: Precisions | None = None, model: nn.Module | None = None,
-               ) -> list[GraphRow]:
+def graph_rows(
+    spec: ModelSpec,
+    precisions: Precisions | None = None,
+    model: nn.Module | None = None,
+) -> list[GraphRow]:
     """One row per fx node of the float model of ``spec``."""
     model = model if model is not None else build_float_model(spec)
     precisions = precisions or config_precisions(spec)
@@ -161,8 +172,11 @@ def graph_rows(spec: ModelSpec, precisions: Precisions | None = None, model: nn.
             precision = precisions.output
         elif node.op == "call_module":
             module = module_text(modules[node.target])
-            precision = (f"folded into {folded[node.target]}" if node.target in folded
-                         else precisions.layers.get(node.target, "-"))
+            precision = (
+                f"folded into {folded[node.target]}"
+                if node.target in folded
+                else precisions.layers.get(node.target, "-")
+            )
         target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
         rows.append(GraphRow(node.name, node.op, target, module, shape, dtype, precision))
     return rows

@@ -1,6 +1,6 @@
 """``flow quantize``: apply a precision config, say what changed, compare the graphs, check the grid.
 
-:func:`quantize_float_model` runs :func:`flow.quantize.quantize_model` (fold BatchNorm, assign types,
+:func:`quantize_float_model` runs :func:`flow.quantize.quantize_model.quantize_model` (fold BatchNorm, assign types,
 QAT for ``qat_epochs``: 0 is post-training quantization) and measures the float model and the
 integer reference on the validation split. Then:
 
@@ -24,18 +24,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from flow.config.zoo import ModelSpec
 from flow.errors import MismatchError
-from flow.fixed import FixedType
-from flow.ir import Dense, QuantGraph, ScaleShift
-from flow.model import load_float_model, read_checkpoint
-from flow.qat import QLinear, QScaleShift, QuantModel, fake_quantize, layer_types
-from flow.quantize import Quantized, quantize_model
-from flow.reference import classify, predict
+from flow.ir.fixed import FixedType
+from flow.ir.graph import Dense, QuantGraph, ScaleShift
+from flow.ir.reference import classify, predict
+from flow.quantize.qat import QLinear, QScaleShift, QuantModel, fake_quantize, layer_types
+from flow.quantize.quantize_model import Quantized, quantize_model
 from flow.studies.data import StudyData
 from flow.studies.graph import describe_types, folded_into, module_text, short, trace
-from flow.train import Progress, evaluate
-from flow.training_log import write_history
-from flow.zoo import ModelSpec
+from flow.train.fit import Progress, evaluate
+from flow.train.history import write_history
+from flow.train.model import load_float_model, read_checkpoint
 
 
 def int_accuracy(graph: QuantGraph, x: np.ndarray, y: np.ndarray) -> float:
@@ -66,18 +66,36 @@ class QuantRun:
         return out
 
 
-def quantize_float_model(spec: ModelSpec, data: StudyData, float_model: nn.Sequential, mean: np.ndarray,
-                         std: np.ndarray, qat_epochs: int | None = None, on_epoch: Progress | None = None) -> QuantRun:
+def quantize_float_model(
+    spec: ModelSpec,
+    data: StudyData,
+    float_model: nn.Sequential,
+    mean: np.ndarray,
+    std: np.ndarray,
+    qat_epochs: int | None = None,
+    on_epoch: Progress | None = None,
+) -> QuantRun:
     """Quantize with ``spec.quant`` (QAT epochs: ``qat_epochs``, default the model's) and measure."""
     train, val, _ = data.arrays(mean, std)
     _, float_acc = evaluate(float_model, val)
-    q = quantize_model(float_model, spec, train, val, mean=mean, std=std, class_names=data.class_names,
-                       feature_names=data.feature_names, qat_epochs=qat_epochs, on_epoch=on_epoch)
+    q = quantize_model(
+        float_model,
+        spec,
+        train,
+        val,
+        mean=mean,
+        std=std,
+        class_names=data.class_names,
+        feature_names=data.feature_names,
+        qat_epochs=qat_epochs,
+        on_epoch=on_epoch,
+    )
     return QuantRun(spec, float_model.eval(), mean, std, q, float_acc, int_accuracy(q.graph, data.val.x, data.val.y))
 
 
-def quantize_checkpoint(spec: ModelSpec, data: StudyData, path: Path, qat_epochs: int | None = None,
-                        on_epoch: Progress | None = None) -> QuantRun:
+def quantize_checkpoint(
+    spec: ModelSpec, data: StudyData, path: Path, qat_epochs: int | None = None, on_epoch: Progress | None = None
+) -> QuantRun:
     """:func:`quantize_float_model` on a ``flow train`` checkpoint (its own standardization)."""
     ckpt = read_checkpoint(path)
     model = load_float_model(path, spec)
@@ -85,6 +103,7 @@ def quantize_checkpoint(spec: ModelSpec, data: StudyData, path: Path, qat_epochs
 
 
 # -- node by node ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NodeChange:
@@ -161,6 +180,7 @@ def node_changes(run: QuantRun, x: torch.Tensor) -> list[NodeChange]:
 
 # -- the grid check --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class GridCheck:
     """One quantized parameter tensor checked against its type."""
@@ -179,8 +199,9 @@ class GridCheck:
         return self.off_grid == 0 and self.out_of_range == 0 and self.mismatched == 0
 
 
-def check_values(layer: str, role: str, values: torch.Tensor | np.ndarray, t: FixedType,
-                 codes: np.ndarray | None = None) -> GridCheck:
+def check_values(
+    layer: str, role: str, values: torch.Tensor | np.ndarray, t: FixedType, codes: np.ndarray | None = None
+) -> GridCheck:
     """Check real ``values`` against the grid of ``t`` (and against integer ``codes`` when given)."""
     v = torch.as_tensor(np.asarray(values, dtype=np.float64)).flatten()
     scaled = v * (2.0**t.frac)  # exact: a power-of-two scale of a float64
@@ -196,8 +217,9 @@ def check_values(layer: str, role: str, values: torch.Tensor | np.ndarray, t: Fi
             i = int(torch.nonzero(mask)[0])
             first = f"element {i} = {float(v[i])!r} ({float(scaled[i])!r} LSBs) is {name}"
             break
-    return GridCheck(layer, role, short(t.describe()), int(v.numel()), int(off.sum()), int(rng.sum()),
-                     int(bad_code.sum()), first)
+    return GridCheck(
+        layer, role, short(t.describe()), int(v.numel()), int(off.sum()), int(rng.sum()), int(bad_code.sum()), first
+    )
 
 
 @torch.no_grad()
@@ -228,8 +250,10 @@ def graph_codes(graph: QuantGraph) -> dict[tuple[str, str], np.ndarray]:
 def grid_checks(qmodel: QuantModel, graph: QuantGraph | None = None) -> list[GridCheck]:
     """Check every quantized parameter of ``qmodel`` (and that ``graph`` holds the same codes)."""
     codes = graph_codes(graph) if graph is not None else {}
-    return [check_values(layer, role, v.numpy(), t, codes.get((layer, role)))
-            for layer, role, v, t in quantized_parameters(qmodel)]
+    return [
+        check_values(layer, role, v.numpy(), t, codes.get((layer, role)))
+        for layer, role, v, t in quantized_parameters(qmodel)
+    ]
 
 
 def verify_grid(checks: list[GridCheck]) -> None:
@@ -237,11 +261,14 @@ def verify_grid(checks: list[GridCheck]) -> None:
     bad = [c for c in checks if not c.ok]
     if bad:
         c = bad[0]
-        raise MismatchError(f"{len(bad)} quantized parameter tensor(s) not on their fixed-point grid; first: "
-                            f"{c.layer}.{c.role} ({c.type}): {c.first_bad}")
+        raise MismatchError(
+            f"{len(bad)} quantized parameter tensor(s) not on their fixed-point grid; first: "
+            f"{c.layer}.{c.role} ({c.type}): {c.first_bad}"
+        )
 
 
 # -- the report folder -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class QuantizeReport:
@@ -255,9 +282,16 @@ class QuantizeReport:
 
     def summary(self) -> dict:
         r = self.run
-        return {"model": r.spec.name, "qat_epochs": len(r.quantized.history), "float_val_acc": r.float_val_acc,
-                "int_val_acc": r.int_val_acc, "accuracy_drop": r.float_val_acc - r.int_val_acc,
-                "params": r.graph.n_params, "grid_ok": self.grid_ok, "types": r.types_summary()}
+        return {
+            "model": r.spec.name,
+            "qat_epochs": len(r.quantized.history),
+            "float_val_acc": r.float_val_acc,
+            "int_val_acc": r.int_val_acc,
+            "accuracy_drop": r.float_val_acc - r.int_val_acc,
+            "params": r.graph.n_params,
+            "grid_ok": self.grid_ok,
+            "types": r.types_summary(),
+        }
 
 
 def quantize_report(run: QuantRun, data: StudyData, out: Path) -> QuantizeReport:
@@ -272,10 +306,15 @@ def quantize_report(run: QuantRun, data: StudyData, out: Path) -> QuantizeReport
     write_history(out, [h.as_dict() for h in run.quantized.history])
     _write_rows(out / "changes.csv", [asdict(c) for c in report.changes])
     _write_rows(out / "grid.csv", [{**asdict(c), "ok": c.ok} for c in report.grid])
-    lines = [f"# Quantization of {run.spec.name}", "",
-             f"Validation accuracy: float {run.float_val_acc:.4f}, integer reference {run.int_val_acc:.4f} "
-             f"(drop {run.float_val_acc - run.int_val_acc:+.4f}); QAT epochs {len(run.quantized.history)}.", "",
-             "| node | op | before | after | max abs err | rel err |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Quantization of {run.spec.name}",
+        "",
+        f"Validation accuracy: float {run.float_val_acc:.4f}, integer reference {run.int_val_acc:.4f} "
+        f"(drop {run.float_val_acc - run.int_val_acc:+.4f}); QAT epochs {len(run.quantized.history)}.",
+        "",
+        "| node | op | before | after | max abs err | rel err |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in report.changes:
         err = "-" if c.max_abs_err is None else f"{c.max_abs_err:.3g}"
         rel = "-" if c.rel_err is None else f"{c.rel_err:.2%}"

@@ -4,13 +4,13 @@ The folder holds::
 
     settings.json     model, training settings, data (source, split seed, counts, fingerprint)
     history.csv/json  one row per epoch: train/val loss and accuracy, seconds, samples/s
-    best.pt, last.pt  float checkpoints (flow.model.save_float_model): `flow build --checkpoint best.pt`
+    best.pt, last.pt  float checkpoints (flow.train.model.save_float_model): `flow build --checkpoint best.pt`
     metrics.json      best epoch, best/last val accuracy, test accuracy and loss, AUC per class
     curves.png        loss and accuracy per epoch
     confusion.png     confusion matrix of best.pt on the test split
     roc.png           one-vs-rest ROC per class of best.pt on the test split, with AUC
 
-The best checkpoint is the epoch with the highest validation accuracy (what :func:`flow.train.fit`
+The best checkpoint is the epoch with the highest validation accuracy (what :func:`flow.train.fit.fit`
 keeps); the test split is only used for the final numbers and plots.
 """
 
@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from flow.model import build_float_model, save_float_model
+from flow.config.zoo import ModelSpec
 from flow.studies.data import StudyData
-from flow.train import Arrays, EpochRecord, Progress, evaluate, fit
-from flow.training_log import write_history
-from flow.zoo import ModelSpec
+from flow.train.fit import Arrays, EpochRecord, Progress, evaluate, fit
+from flow.train.history import write_history
+from flow.train.model import build_float_model, save_float_model
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,26 +118,55 @@ def write_run(out: Path, spec: ModelSpec, data: StudyData, run: FloatRun) -> Run
     history = [r.as_dict() for r in run.history]
     write_history(out, history)
     extra = {"train_settings": asdict(spec.train), "data": data.describe()}
-    save_float_model(out / "best.pt", spec, run.model, run.mean, run.std,
-                     {**extra, "epoch": run.best_epoch, "val_acc": run.best_val_acc})
-    save_float_model(out / "last.pt", spec, run.last_model(spec), run.mean, run.std,
-                     {**extra, "epoch": run.history[-1].epoch, "val_acc": run.last_val_acc})
+    save_float_model(
+        out / "best.pt",
+        spec,
+        run.model,
+        run.mean,
+        run.std,
+        {**extra, "epoch": run.best_epoch, "val_acc": run.best_val_acc},
+    )
+    save_float_model(
+        out / "last.pt",
+        spec,
+        run.last_model(spec),
+        run.mean,
+        run.std,
+        {**extra, "epoch": run.history[-1].epoch, "val_acc": run.last_val_acc},
+    )
     _, _, test = data.arrays(run.mean, run.std)
     test_loss, test_acc = evaluate(run.model, test)
     scores = class_scores(run.model, test)
     title = f"{spec.name}: batch {spec.train.batch_size}, lr {spec.train.lr:g}, seed {spec.train.seed}"
     plot_history(history, out / "curves.png", title=title)
-    plot_confusion(data.test.y, scores.argmax(1), data.class_names, out / "confusion.png",
-                   title=f"{spec.name} (best epoch {run.best_epoch}), test split")
+    plot_confusion(
+        data.test.y,
+        scores.argmax(1),
+        data.class_names,
+        out / "confusion.png",
+        title=f"{spec.name} (best epoch {run.best_epoch}), test split",
+    )
     auc = plot_roc(data.test.y, scores, data.class_names, out / "roc.png", title=f"{spec.name}, test split")
     result = RunResult(
-        out=str(out), model=spec.name, epochs=len(history), best_epoch=run.best_epoch,
-        best_val_acc=run.best_val_acc, last_val_acc=run.last_val_acc, test_acc=test_acc, test_loss=test_loss,
+        out=str(out),
+        model=spec.name,
+        epochs=len(history),
+        best_epoch=run.best_epoch,
+        best_val_acc=run.best_val_acc,
+        last_val_acc=run.last_val_acc,
+        test_acc=test_acc,
+        test_loss=test_loss,
         auc={k: float(v) for k, v in auc.items()},
-        samples_per_s=float(np.mean([r.samples_per_s for r in run.history])), seconds=run.seconds,
+        samples_per_s=float(np.mean([r.samples_per_s for r in run.history])),
+        seconds=run.seconds,
     )
-    settings = {"model": spec.name, "model_source": spec.source, "layers": [asdict(x) for x in spec.layers],
-                "train": asdict(spec.train), "data": data.describe()}
+    settings = {
+        "model": spec.name,
+        "model_source": spec.source,
+        "layers": [asdict(x) for x in spec.layers],
+        "train": asdict(spec.train),
+        "data": data.describe(),
+    }
     (out / "settings.json").write_text(json.dumps(settings, indent=1))
     (out / "metrics.json").write_text(json.dumps(result.as_dict(), indent=1))
     return result

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from flow.config.quant import QuantConfig, check_names, load_quant_config, parse_quant_config, read_toml
+from flow.config.zoo import ModelSpec, TrainSettings, parse_train_settings
 from flow.errors import ConfigError
-from flow.quant_config import QuantConfig, check_names, load_quant_config, parse_quant_config, read_toml
-from flow.zoo import ModelSpec, TrainSettings, parse_train_settings
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
@@ -30,10 +30,13 @@ def apply_study_config(path: Path, spec: ModelSpec) -> ModelSpec:
     where = str(path)
     unknown = set(doc) - {"quantization", "passes", "train", "build"}
     if unknown:
-        raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}; use train, quantization "
-                          "(or MASE's passes.quantize)")
-    return with_quant(replace(spec, train=parse_train_settings(doc.get("train", {}), where, spec.train)),
-                      parse_quant_config(doc, where))
+        raise ConfigError(
+            f"{where}: unknown section(s) {sorted(unknown)}; use train, quantization (or MASE's passes.quantize)"
+        )
+    return with_quant(
+        replace(spec, train=parse_train_settings(doc.get("train", {}), where, spec.train)),
+        parse_quant_config(doc, where),
+    )
 
 
 def with_quant(spec: ModelSpec, config: QuantConfig) -> ModelSpec:

@@ -11,7 +11,7 @@ would hold them.
 
 Integer bits count the sign (hls4ml's ``I`` in ``ap_fixed<W, I>``): a signed value of largest magnitude
 ``m`` needs ``ceil(log2(m)) + 1``, an unsigned one ``ceil(log2(m))``; the suggested type is exactly what
-:meth:`flow.quant_config.TypeSpec.resolve` (used by ``assign_types``) picks for that range.
+:meth:`flow.config.quant.TypeSpec.resolve` (used by ``assign_types``) picks for that range.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from flow.fixed import FixedType
-from flow.passes.fold_batchnorm import FloatLinear, FloatScaleShift, fold_batchnorm
-from flow.quant_config import TypeSpec, graph_input_spec, layer_quant
+from flow.config.quant import TypeSpec, graph_input_spec, layer_quant
+from flow.config.zoo import ModelSpec
+from flow.ir.fixed import FixedType
+from flow.quantize.fold_batchnorm import FloatLinear, FloatScaleShift, fold_batchnorm
 from flow.studies.graph import folded_into, short
-from flow.zoo import ModelSpec
 
 
 def integer_bits(max_abs: float, signed: bool) -> int:
@@ -37,7 +37,8 @@ def integer_bits(max_abs: float, signed: bool) -> int:
 def suggest(spec: TypeSpec, max_abs: float, signed_default: bool = True) -> FixedType:
     """The type ``frac = auto`` gives at ``spec``'s width for values up to ``max_abs``."""
     return TypeSpec(spec.width, None, spec.signed, spec.rounding, spec.overflow).resolve(
-        max_abs, signed_default=signed_default)
+        max_abs, signed_default=signed_default
+    )
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,18 @@ def weight_stats(model: nn.Module) -> list[WeightStat]:
     for name, p in model.named_parameters():
         layer, _, param = name.rpartition(".")
         v = p.detach().double()
-        out.append(WeightStat(layer, param, tuple(v.shape), float(v.mean()), float(v.var(unbiased=False)),
-                              float(v.min()), float(v.max()), integer_bits(float(v.abs().max()), True)))
+        out.append(
+            WeightStat(
+                layer,
+                param,
+                tuple(v.shape),
+                float(v.mean()),
+                float(v.var(unbiased=False)),
+                float(v.min()),
+                float(v.max()),
+                integer_bits(float(v.abs().max()), True),
+            )
+        )
     return out
 
 
@@ -91,8 +102,11 @@ def hardware_params(spec: ModelSpec, model: nn.Sequential) -> list[HardwareParam
         if kind is None:
             continue
         q = layer_quant(spec.quant, layer.name, kind)
-        roles = (("weight", layer.weight, q.weight), ("bias", layer.bias, q.bias)) if kind == "linear" else \
-            (("scale", layer.scale, q.scale), ("shift", layer.shift, q.shift))
+        roles = (
+            (("weight", layer.weight, q.weight), ("bias", layer.bias, q.bias))
+            if kind == "linear"
+            else (("scale", layer.scale, q.scale), ("shift", layer.shift, q.shift))
+        )
         for role, v, ts in roles:
             m = float(v.abs().max())
             out.append(HardwareParam(layer.name, role, m, integer_bits(m, True), short(suggest(ts, m).describe())))
@@ -100,8 +114,9 @@ def hardware_params(spec: ModelSpec, model: nn.Sequential) -> list[HardwareParam
 
 
 @torch.no_grad()
-def activation_stats(spec: ModelSpec, model: nn.Sequential, x: torch.Tensor, batches: int = 10,
-                     batch_size: int = 256, seed: int = 0) -> list[ActStat]:
+def activation_stats(
+    spec: ModelSpec, model: nn.Sequential, x: torch.Tensor, batches: int = 10, batch_size: int = 256, seed: int = 0
+) -> list[ActStat]:
     """Statistics over ``batches`` random batches of standardized inputs ``x`` (eval mode)."""
     model.eval()
     gen = torch.Generator().manual_seed(seed)
@@ -126,8 +141,9 @@ def activation_stats(spec: ModelSpec, model: nn.Sequential, x: torch.Tensor, bat
         else:
             ts = graph_input_spec(spec.quant) if name == "input" else layer_quant(spec.quant, name, kind).output
             suggested = short(suggest(ts, m, signed_default=kind != "relu").describe())
-        out.append(ActStat(name, kind, lo, hi, hi - lo, float(v.mean()), float(v.std()),
-                           integer_bits(m, lo < 0), suggested))
+        out.append(
+            ActStat(name, kind, lo, hi, hi - lo, float(v.mean()), float(v.std()), integer_bits(m, lo < 0), suggested)
+        )
     return out
 
 
@@ -141,21 +157,30 @@ class Profile:
     def as_dict(self) -> dict:
         from dataclasses import asdict
 
-        return {"weights": [asdict(w) for w in self.weights], "hardware": [asdict(h) for h in self.hardware],
-                "activations": [asdict(a) for a in self.activations], "samples": self.samples}
+        return {
+            "weights": [asdict(w) for w in self.weights],
+            "hardware": [asdict(h) for h in self.hardware],
+            "activations": [asdict(a) for a in self.activations],
+            "samples": self.samples,
+        }
 
 
-def profile(spec: ModelSpec, model: nn.Sequential, x: torch.Tensor, batches: int = 10,
-            batch_size: int = 256) -> Profile:
+def profile(
+    spec: ModelSpec, model: nn.Sequential, x: torch.Tensor, batches: int = 10, batch_size: int = 256
+) -> Profile:
     """Weights, folded hardware parameters and activations of ``model`` (see the module docstring)."""
     acts = activation_stats(spec, model, x, batches, batch_size)
-    return Profile(tuple(weight_stats(model)), tuple(hardware_params(spec, model)), tuple(acts),
-                   int(min(len(x), batches * batch_size)))
+    return Profile(
+        tuple(weight_stats(model)),
+        tuple(hardware_params(spec, model)),
+        tuple(acts),
+        int(min(len(x), batches * batch_size)),
+    )
 
 
 def fresh_model(spec: ModelSpec, seed: int) -> nn.Sequential:
     """The untrained float model as ``flow train`` would start it."""
-    from flow.model import build_float_model
+    from flow.train.model import build_float_model
 
     torch.manual_seed(seed)
     return build_float_model(spec).eval()

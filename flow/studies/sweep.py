@@ -3,8 +3,8 @@
 The grid is the product of batch sizes, learning rates, epochs, weight and activation bit widths, each
 point repeated with independent seeds (``seed + repeat``). A point without bit widths reports the
 last-epoch validation accuracy of the float model; a point with bit widths trains the float model, then
-:func:`flow.quantize.quantize_model` with :func:`~flow.studies.settings.bit_width_config` layered over the
-model's quantization, and reports the integer reference's validation accuracy of the result.
+:func:`~flow.quantize.quantize_model.quantize_model` with
+:func:`~flow.studies.settings.bit_width_config` layered over the model's quantization, and reports the integer reference's validation accuracy of the result.
 
 Float runs are shared: the points that differ only in bit widths quantize the same float checkpoint.
 Every finished run writes its own JSON, so a rerun of the same command skips them::
@@ -37,14 +37,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from flow.config.zoo import ModelSpec
 from flow.errors import ConfigError
 from flow.studies.data import StudyData
 from flow.studies.settings import bit_width_config, check_train, with_quant
-from flow.zoo import ModelSpec
 
 VARIABLES = ("batch_size", "lr", "epochs", "weight_bits", "act_bits")
-LABELS = {"batch_size": "batch size", "lr": "learning rate", "epochs": "epochs", "weight_bits": "weight bits",
-          "act_bits": "activation bits"}
+LABELS = {
+    "batch_size": "batch size",
+    "lr": "learning rate",
+    "epochs": "epochs",
+    "weight_bits": "weight bits",
+    "act_bits": "activation bits",
+}
 
 
 @dataclass(frozen=True)
@@ -120,17 +125,34 @@ class SweepSettings:
 
 def point_spec(spec: ModelSpec, p: SweepPoint, qat_epochs: int | None = None) -> ModelSpec:
     """The model with a point's training settings and bit widths."""
-    train = replace(spec.train, batch_size=p.batch_size, lr=p.lr, epochs=p.epochs, seed=p.seed,
-                    qat_epochs=spec.train.qat_epochs if qat_epochs is None else qat_epochs)
+    train = replace(
+        spec.train,
+        batch_size=p.batch_size,
+        lr=p.lr,
+        epochs=p.epochs,
+        seed=p.seed,
+        qat_epochs=spec.train.qat_epochs if qat_epochs is None else qat_epochs,
+    )
     spec = replace(spec, train=check_train(train))
     return with_quant(spec, bit_width_config(spec, p.weight_bits, p.act_bits)) if p.quantized else spec
 
 
 def default_out(spec: ModelSpec, settings: SweepSettings, data: StudyData, root: Path = Path("runs")) -> Path:
     """``runs/<model>/sweep-<hash>``: the same command on the same data resumes the same folder."""
-    h = hashlib.sha256(json.dumps([asdict(settings.grid), settings.seed, settings.qat_epochs, asdict(spec.train),
-                                   repr(spec.quant), data.fingerprint(), data.split_seed],
-                                  default=str).encode()).hexdigest()[:8]
+    h = hashlib.sha256(
+        json.dumps(
+            [
+                asdict(settings.grid),
+                settings.seed,
+                settings.qat_epochs,
+                asdict(spec.train),
+                repr(spec.quant),
+                data.fingerprint(),
+                data.split_seed,
+            ],
+            default=str,
+        ).encode()
+    ).hexdigest()[:8]
     return root / spec.name / f"sweep-{h}"
 
 
@@ -159,18 +181,25 @@ def _write_json(path: Path, obj: dict) -> None:
 
 def run_float_point(spec: ModelSpec, data: StudyData, p: SweepPoint, out: Path, keep_checkpoint: bool) -> dict:
     """Train the float model of ``p``; write ``float/<key>.json`` (and ``.pt`` when asked)."""
-    from flow.model import save_float_model
     from flow.studies.run import train_float
+    from flow.train.model import save_float_model
 
     s = point_spec(spec, replace(p, weight_bits=None, act_bits=None))
     run = train_float(s, data)
     if keep_checkpoint:
         save_float_model(out / "float" / f"{p.float_key}.pt", s, run.model, run.mean, run.std)
-    result = {"key": p.float_key, "kind": "float", "point": asdict(replace(p, weight_bits=None, act_bits=None)),
-              "metric": run.last_val_acc, "last_val_acc": run.last_val_acc, "best_val_acc": run.best_val_acc,
-              "best_epoch": run.best_epoch, "seconds": run.seconds,
-              "samples_per_s": float(np.mean([r.samples_per_s for r in run.history])),
-              "history": [r.as_dict() for r in run.history]}
+    result = {
+        "key": p.float_key,
+        "kind": "float",
+        "point": asdict(replace(p, weight_bits=None, act_bits=None)),
+        "metric": run.last_val_acc,
+        "last_val_acc": run.last_val_acc,
+        "best_val_acc": run.best_val_acc,
+        "best_epoch": run.best_epoch,
+        "seconds": run.seconds,
+        "samples_per_s": float(np.mean([r.samples_per_s for r in run.history])),
+        "history": [r.as_dict() for r in run.history],
+    }
     _write_json(out / "float" / f"{p.float_key}.json", result)
     return result
 
@@ -183,11 +212,19 @@ def run_quant_point(spec: ModelSpec, data: StudyData, p: SweepPoint, out: Path, 
     s = point_spec(spec, p, qat_epochs)
     q = quantize_checkpoint(s, data, out / "float" / f"{p.float_key}.pt")
     float_result = json.loads((out / "float" / f"{p.float_key}.json").read_text())
-    result = {"key": p.key, "kind": "quantized", "point": asdict(p), "metric": q.int_val_acc,
-              "int_val_acc": q.int_val_acc, "float_val_acc": q.float_val_acc,
-              "float_last_val_acc": float_result["last_val_acc"], "qat_epochs": s.train.qat_epochs,
-              "seconds": time.perf_counter() - t0 + float_result["seconds"],
-              "types": q.types_summary(), "history": [r.as_dict() for r in q.quantized.history]}
+    result = {
+        "key": p.key,
+        "kind": "quantized",
+        "point": asdict(p),
+        "metric": q.int_val_acc,
+        "int_val_acc": q.int_val_acc,
+        "float_val_acc": q.float_val_acc,
+        "float_last_val_acc": float_result["last_val_acc"],
+        "qat_epochs": s.train.qat_epochs,
+        "seconds": time.perf_counter() - t0 + float_result["seconds"],
+        "types": q.types_summary(),
+        "history": [r.as_dict() for r in q.quantized.history],
+    }
     _write_json(out / "runs" / f"{p.key}.json", result)
     return result
 
@@ -202,13 +239,20 @@ def _quant_task(p: SweepPoint, out: str, qat_epochs: int | None) -> dict:
 
 # -- the sweep -----------------------------------------------------------------------------------------
 
+
 def _identity(spec: ModelSpec, data: StudyData, settings: SweepSettings) -> dict:
     """What must not change for a folder's finished runs to stay valid."""
     t = spec.train
-    return {"model": spec.name, "layers": [asdict(x) for x in spec.layers], "quant": repr(spec.quant),
-            "optimizer": t.optimizer, "weight_decay": t.weight_decay, "qat_lr": t.qat_lr,
-            "qat_epochs": t.qat_epochs if settings.qat_epochs is None else settings.qat_epochs,
-            "data": {"fingerprint": data.fingerprint(), "split_seed": data.split_seed, "counts": data.counts()}}
+    return {
+        "model": spec.name,
+        "layers": [asdict(x) for x in spec.layers],
+        "quant": repr(spec.quant),
+        "optimizer": t.optimizer,
+        "weight_decay": t.weight_decay,
+        "qat_lr": t.qat_lr,
+        "qat_epochs": t.qat_epochs if settings.qat_epochs is None else settings.qat_epochs,
+        "data": {"fingerprint": data.fingerprint(), "split_seed": data.split_seed, "counts": data.counts()},
+    }
 
 
 def _claim_folder(out: Path, identity: dict, settings: SweepSettings) -> None:
@@ -217,12 +261,15 @@ def _claim_folder(out: Path, identity: dict, settings: SweepSettings) -> None:
         old = json.loads(marker.read_text()).get("identity")
         if old != identity:
             diff = sorted(k for k in identity if old is None or old.get(k) != identity[k])
-            raise ConfigError(f"{out} holds a sweep with different {', '.join(diff)}; "
-                              "use another --out (finished runs are only reused for the same settings)")
+            raise ConfigError(
+                f"{out} holds a sweep with different {', '.join(diff)}; "
+                "use another --out (finished runs are only reused for the same settings)"
+            )
     for sub in ("float", "runs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"identity": identity, "grid": asdict(settings.grid), "seed": settings.seed},
-                                 indent=1))
+    marker.write_text(
+        json.dumps({"identity": identity, "grid": asdict(settings.grid), "seed": settings.seed}, indent=1)
+    )
 
 
 def _read(path: Path) -> dict | None:
@@ -245,8 +292,9 @@ class SweepResult:
     skipped: int
 
 
-def run_sweep(spec: ModelSpec, data: StudyData, settings: SweepSettings, out: Path,
-              on_run: Report | None = None) -> SweepResult:
+def run_sweep(
+    spec: ModelSpec, data: StudyData, settings: SweepSettings, out: Path, on_run: Report | None = None
+) -> SweepResult:
     """Run every point not finished in ``out`` (a process pool, one torch thread per worker), then write
     the table and plots. Ctrl-C stops the pool; finished runs are kept for the next call."""
     t0 = time.perf_counter()
@@ -306,8 +354,9 @@ def _run_serial(spec, data, settings, out, todo_float, waiting, ready, need_ckpt
 
 
 def _run_pool(spec, data, settings, out, workers, todo_float, waiting, ready, need_ckpt, report) -> int:
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                               initargs=(spec, data))
+    pool = ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(spec, data)
+    )
     pending: dict[Future, SweepPoint] = {}
     ran = 0
     try:
@@ -337,6 +386,7 @@ def _run_pool(spec, data, settings, out, workers, todo_float, waiting, ready, ne
 
 # -- summary -------------------------------------------------------------------------------------------
 
+
 def _result_of(out: Path, p: SweepPoint) -> dict:
     path = out / ("runs" if p.quantized else "float") / f"{p.key}.json"
     result = _read(path)
@@ -364,8 +414,15 @@ def value_text(row: dict, var: str) -> str:
     return bits_text(row, var) if var in ("weight_bits", "act_bits") else _fmt(row[var])
 
 
-def summarize(out: Path, spec: ModelSpec, settings: SweepSettings, points: list[SweepPoint], ran: int = 0,
-              skipped: int = 0, seconds: float = 0.0) -> SweepResult:
+def summarize(
+    out: Path,
+    spec: ModelSpec,
+    settings: SweepSettings,
+    points: list[SweepPoint],
+    ran: int = 0,
+    skipped: int = 0,
+    seconds: float = 0.0,
+) -> SweepResult:
     """Group the runs of ``points`` by grid point; write runs.csv, results.md/.csv and the plots."""
     runs = [_result_of(out, p) for p in points]
     groups: dict[tuple, list[dict]] = {}
@@ -375,10 +432,15 @@ def summarize(out: Path, spec: ModelSpec, settings: SweepSettings, points: list[
     for cfg, rs in groups.items():
         acc = np.array([r["metric"] for r in rs])
         row = dict(zip(VARIABLES, cfg, strict=True))
-        row.update(n=len(rs), val_acc_mean=float(acc.mean()), val_acc_std=float(acc.std(ddof=1)) if len(rs) > 1
-                   else 0.0, val_acc_min=float(acc.min()), val_acc_max=float(acc.max()),
-                   float_val_acc_mean=float(np.mean([r.get("float_val_acc", r["metric"]) for r in rs])),
-                   seconds_mean=float(np.mean([r["seconds"] for r in rs])))
+        row.update(
+            n=len(rs),
+            val_acc_mean=float(acc.mean()),
+            val_acc_std=float(acc.std(ddof=1)) if len(rs) > 1 else 0.0,
+            val_acc_min=float(acc.min()),
+            val_acc_max=float(acc.max()),
+            float_val_acc_mean=float(np.mean([r.get("float_val_acc", r["metric"]) for r in rs])),
+            seconds_mean=float(np.mean([r["seconds"] for r in rs])),
+        )
         rows.append(row)
     best = max(range(len(rows)), key=lambda i: rows[i]["val_acc_mean"])
     for i, row in enumerate(rows):
@@ -399,10 +461,28 @@ def _write_tables(out: Path, spec, settings, points, runs, rows) -> None:
         w.writerow([*VARIABLES, "seed", "val_acc", "best_val_acc", "float_val_acc", "seconds", "key"])
         for p, r in zip(points, runs, strict=True):
             row = dict(zip(VARIABLES, p.config, strict=True))
-            w.writerow([*(value_text(row, v) for v in VARIABLES), p.seed, r["metric"], r.get("best_val_acc", ""),
-                        r.get("float_val_acc", ""), f"{r['seconds']:.2f}", p.key])
-    cols = [*VARIABLES, "n", "val_acc_mean", "val_acc_std", "val_acc_min", "val_acc_max", "float_val_acc_mean",
-            "seconds_mean", "best"]
+            w.writerow(
+                [
+                    *(value_text(row, v) for v in VARIABLES),
+                    p.seed,
+                    r["metric"],
+                    r.get("best_val_acc", ""),
+                    r.get("float_val_acc", ""),
+                    f"{r['seconds']:.2f}",
+                    p.key,
+                ]
+            )
+    cols = [
+        *VARIABLES,
+        "n",
+        "val_acc_mean",
+        "val_acc_std",
+        "val_acc_min",
+        "val_acc_max",
+        "float_val_acc_mean",
+        "seconds_mean",
+        "best",
+    ]
     with open(out / "results.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
@@ -411,14 +491,23 @@ def _write_tables(out: Path, spec, settings, points, runs, rows) -> None:
     head = [LABELS[v] for v in VARIABLES] + ["runs", "val acc (mean)", "spread (std)", "min", "max"]
     head += ["float val acc", "drop"] if quant else []
     head += ["s / run"]
-    lines = [f"# Sweep: {spec.name}", "",
-             f"Metric: {metric_label(settings)}, mean and sample standard deviation over "
-             f"{settings.grid.repeats} seed(s) from {settings.seed}. Best marked **bold**.", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        f"# Sweep: {spec.name}",
+        "",
+        f"Metric: {metric_label(settings)}, mean and sample standard deviation over "
+        f"{settings.grid.repeats} seed(s) from {settings.seed}. Best marked **bold**.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for r in rows:
-        cells = [value_text(r, v) for v in VARIABLES] + [str(r["n"]), f"{r['val_acc_mean']:.4f}",
-                                                   f"{r['val_acc_std']:.4f}", f"{r['val_acc_min']:.4f}",
-                                                   f"{r['val_acc_max']:.4f}"]
+        cells = [value_text(r, v) for v in VARIABLES] + [
+            str(r["n"]),
+            f"{r['val_acc_mean']:.4f}",
+            f"{r['val_acc_std']:.4f}",
+            f"{r['val_acc_min']:.4f}",
+            f"{r['val_acc_max']:.4f}",
+        ]
         if quant:
             cells += [f"{r['float_val_acc_mean']:.4f}", f"{r['float_val_acc_mean'] - r['val_acc_mean']:+.4f}"]
         cells.append(f"{r['seconds_mean']:.1f}")
@@ -433,8 +522,9 @@ def _write_plots(out: Path, spec, settings, rows, best: dict) -> None:
 
     for var in settings.grid.swept():
         others = [v for v in VARIABLES if v != var]
-        line = sorted((r for r in rows if all(r[o] == best[o] for o in others) and r[var] is not None),
-                      key=lambda r: r[var])
+        line = sorted(
+            (r for r in rows if all(r[o] == best[o] for o in others) and r[var] is not None), key=lambda r: r[var]
+        )
         if not line:
             continue
         quant = any(b is not None for b in settings.grid.weight_bits + settings.grid.act_bits)
@@ -444,6 +534,13 @@ def _write_plots(out: Path, spec, settings, rows, best: dict) -> None:
         unset = next((r for r in rows if r[var] is None and all(r[o] == best[o] for o in others)), None)
         if unset is not None:
             title += f"; {value_text(unset, var)} {unset['val_acc_mean']:.4f}"
-        plot_metric_vs([r[var] for r in line], [r["val_acc_mean"] for r in line], [r["val_acc_std"] for r in line],
-                       LABELS[var], metric_label(settings), out / f"acc_vs_{var}.png", title=title,
-                       log_x=var in ("lr", "batch_size") and line[-1][var] / line[0][var] >= 8)
+        plot_metric_vs(
+            [r[var] for r in line],
+            [r["val_acc_mean"] for r in line],
+            [r["val_acc_std"] for r in line],
+            LABELS[var],
+            metric_label(settings),
+            out / f"acc_vs_{var}.png",
+            title=title,
+            log_x=var in ("lr", "batch_size") and line[-1][var] / line[0][var] >= 8,
+        )

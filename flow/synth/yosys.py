@@ -39,10 +39,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flow.config.targets import Target
 from flow.errors import ToolError
 from flow.rtl.generate import RtlDesign
-from flow.sim.tools import find_yosys
-from flow.targets import Target
+from flow.tools import find_yosys
 from flow.workdir import work_folder
 
 _LUT = re.compile(r"^LUT[1-6](_2)?$|^INV$")
@@ -106,17 +106,41 @@ class SynthResult:
 
     def to_dict(self) -> dict:
         return {
-            "tool": self.tool, "target": self.target, "part": self.part, "family": self.family, "top": self.top,
-            "lut": self.lut, "lut_logic": self.lut_logic, "lut_memory": self.lut_memory, "ff": self.ff,
-            "carry": self.carry, "dsp": self.dsp, "bram": self.bram, "muxf": self.muxf,
-            "utilization": self.utilization, "latency_cycles": self.latency_cycles, "clock_mhz": self.clock_mhz,
-            "latency_ns": self.latency_ns, "depth": self.depth, "seconds": round(self.seconds, 1),
-            "options": self.options, "cells": self.cells,
-            "layers": [{"layer": s.layer, "module": s.module, "instances": s.instances, "depth": s.depth,
-                        "seconds": round(s.seconds, 1), "cached": s.cached, **_summary(s.cells)}
-                       for s in self.layers],
+            "tool": self.tool,
+            "target": self.target,
+            "part": self.part,
+            "family": self.family,
+            "top": self.top,
+            "lut": self.lut,
+            "lut_logic": self.lut_logic,
+            "lut_memory": self.lut_memory,
+            "ff": self.ff,
+            "carry": self.carry,
+            "dsp": self.dsp,
+            "bram": self.bram,
+            "muxf": self.muxf,
+            "utilization": self.utilization,
+            "latency_cycles": self.latency_cycles,
+            "clock_mhz": self.clock_mhz,
+            "latency_ns": self.latency_ns,
+            "depth": self.depth,
+            "seconds": round(self.seconds, 1),
+            "options": self.options,
+            "cells": self.cells,
+            "layers": [
+                {
+                    "layer": s.layer,
+                    "module": s.module,
+                    "instances": s.instances,
+                    "depth": s.depth,
+                    "seconds": round(s.seconds, 1),
+                    "cached": s.cached,
+                    **_summary(s.cells),
+                }
+                for s in self.layers
+            ],
             "depth_note": "cells (LUT/CARRY/MUXF/DSP) on the longest path between registers, per layer "
-                          "(yosys ltp -noff without the FD* cells); not a timing analysis",
+            "(yosys ltp -noff without the FD* cells); not a timing analysis",
         }
 
 
@@ -124,7 +148,9 @@ def _summary(cells: dict[str, int]) -> dict:
     lut_logic = sum(n for c, n in cells.items() if _LUT.match(c))
     lut_mem = sum(n for c, n in cells.items() if _LUTMEM.match(c))
     return {
-        "lut": lut_logic + lut_mem, "lut_logic": lut_logic, "lut_memory": lut_mem,
+        "lut": lut_logic + lut_mem,
+        "lut_logic": lut_logic,
+        "lut_memory": lut_mem,
         "ff": sum(n for c, n in cells.items() if _FF.match(c)),
         "carry": sum(n for c, n in cells.items() if _CARRY.match(c)),
         "dsp": sum(n for c, n in cells.items() if _DSP.match(c)),
@@ -216,12 +242,14 @@ def _script(job: _Job, family: str, dsp: bool, stat_file: str) -> str:
     reads = "\n".join(f"read_verilog {s}" for s in job.sources)
     chparams = "".join(f"chparam -set {k} {v} {job.module}\n" for k, v in job.params)
     opts = SYNTH_OPTIONS + ("" if dsp else " -nodsp")
-    return (f"{reads}\n{chparams}hierarchy -check -top {job.module}\n"
-            f"synth_xilinx -family {family}{opts} -top {job.module}\n"
-            f"tee -q -o {stat_file} stat -json\n"
-            # ltp -noff does not know the mapped FD* cells as flip-flops and would measure a path
-            # through every pipeline stage; leaving them out of the selection cuts it at registers.
-            "ltp -noff t:FD* %n\n")
+    return (
+        f"{reads}\n{chparams}hierarchy -check -top {job.module}\n"
+        f"synth_xilinx -family {family}{opts} -top {job.module}\n"
+        f"tee -q -o {stat_file} stat -json\n"
+        # ltp -noff does not know the mapped FD* cells as flip-flops and would measure a path
+        # through every pipeline stage; leaving them out of the selection cuts it at registers.
+        "ltp -noff t:FD* %n\n"
+    )
 
 
 def cache_root() -> Path | None:
@@ -241,8 +269,16 @@ def _cache_key(job: _Job, family: str, dsp: bool, src_dir: Path, yosys_id: str) 
     return h.hexdigest()[:24]
 
 
-def _run_job(job: _Job, family: str, dsp: bool, src_dir: Path, work: Path, argv: tuple[str, ...],
-             yosys_id: str = "", cache: Path | None = None) -> LayerSynth:
+def _run_job(
+    job: _Job,
+    family: str,
+    dsp: bool,
+    src_dir: Path,
+    work: Path,
+    argv: tuple[str, ...],
+    yosys_id: str = "",
+    cache: Path | None = None,
+) -> LayerSynth:
     tag = re.sub(r"\W", "_", job.layer)[:60]
     stat_file = work / f"{tag}.stat.json"
     script = work / f"{tag}.ys"
@@ -260,13 +296,16 @@ def _run_job(job: _Job, family: str, dsp: bool, src_dir: Path, work: Path, argv:
             pass
         else:
             log_file = entry.with_suffix(".log")
-            log.write_text(f"(cached result {entry.name}, first synthesized in {hit.get('seconds', 0):.1f} s)\n"
-                           + (log_file.read_text(errors="replace") if log_file.is_file() else ""))
+            log.write_text(
+                f"(cached result {entry.name}, first synthesized in {hit.get('seconds', 0):.1f} s)\n"
+                + (log_file.read_text(errors="replace") if log_file.is_file() else "")
+            )
             return LayerSynth(job.layer, job.module, cells, depth, 0.0, job.instances, cached=True)
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([*argv, "-q", "-l", str(log), "-s", str(script)], cwd=src_dir,
-                              capture_output=True, text=True, timeout=3600)
+        proc = subprocess.run(
+            [*argv, "-q", "-l", str(log), "-s", str(script)], cwd=src_dir, capture_output=True, text=True, timeout=3600
+        )
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"yosys timed out on layer {job.layer} after an hour") from exc
     seconds = time.perf_counter() - t0
@@ -294,9 +333,17 @@ def _store(entry: Path, record: dict, log_text: str) -> None:
         pass
 
 
-def synthesize(design: RtlDesign, target: Target, *, rtl_dir: str | Path | None = None, dsp: bool = True,
-               jobs: int | None = None, work_dir: str | Path | None = None, progress=None,
-               cache: bool = True) -> SynthResult:
+def synthesize(
+    design: RtlDesign,
+    target: Target,
+    *,
+    rtl_dir: str | Path | None = None,
+    dsp: bool = True,
+    jobs: int | None = None,
+    work_dir: str | Path | None = None,
+    progress=None,
+    cache: bool = True,
+) -> SynthResult:
     """Run Yosys ``synth_xilinx -family <target.yosys_family>`` per layer and sum the results.
 
     ``rtl_dir`` reads the Verilog from disk (default: the text in ``design.files``); ``dsp=False``
@@ -317,8 +364,10 @@ def synthesize(design: RtlDesign, target: Target, *, rtl_dir: str | Path | None 
         cache_dir = cache_root() if cache else None
         yosys_id = f"{yosys.version} {yosys.source}"
         with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            futures = [pool.submit(_run_job, j, target.yosys_family, dsp, src_dir, work, yosys.argv, yosys_id,
-                                   cache_dir) for j in job_list]
+            futures = [
+                pool.submit(_run_job, j, target.yosys_family, dsp, src_dir, work, yosys.argv, yosys_id, cache_dir)
+                for j in job_list
+            ]
             results = []
             for fut in futures:
                 results.append(fut.result())
@@ -333,21 +382,41 @@ def synthesize(design: RtlDesign, target: Target, *, rtl_dir: str | Path | None 
             total[cell] = total.get(cell, 0) + n * r.instances
     s = _summary(total)
     util = {
-        "lut": _pct(s["lut"], target.luts), "ff": _pct(s["ff"], target.ffs), "dsp": _pct(s["dsp"], target.dsps),
+        "lut": _pct(s["lut"], target.luts),
+        "ff": _pct(s["ff"], target.ffs),
+        "dsp": _pct(s["dsp"], target.dsps),
         "bram": _pct(s["bram"], target.brams),
     }
     depths = [r.depth for r in results if r.depth is not None]
     return SynthResult(
-        tool=yosys.version, target=target.name, part=target.part, family=target.yosys_family, top=design.top,
-        cells=dict(sorted(total.items())), lut=s["lut"], lut_logic=s["lut_logic"], lut_memory=s["lut_memory"],
-        ff=s["ff"], carry=s["carry"], dsp=s["dsp"], bram=s["bram"], muxf=s["muxf"], utilization=util,
-        latency_cycles=design.latency, clock_mhz=target.clock_mhz,
-        latency_ns=round(design.latency * target.clock_ns, 3), depth=max(depths) if depths else None,
-        seconds=seconds, options={"dsp": dsp, "script": f"synth_xilinx -family {target.yosys_family}"
-                                                          f"{SYNTH_OPTIONS}{'' if dsp else ' -nodsp'}",
-                                   "hierarchy": "one Yosys run per distinct layer module, summed",
-                                   "jobs": n_workers, "cached": sum(r.cached for r in results),
-                                   "yosys_seconds_total": round(sum(r.seconds for r in results), 1)},
+        tool=yosys.version,
+        target=target.name,
+        part=target.part,
+        family=target.yosys_family,
+        top=design.top,
+        cells=dict(sorted(total.items())),
+        lut=s["lut"],
+        lut_logic=s["lut_logic"],
+        lut_memory=s["lut_memory"],
+        ff=s["ff"],
+        carry=s["carry"],
+        dsp=s["dsp"],
+        bram=s["bram"],
+        muxf=s["muxf"],
+        utilization=util,
+        latency_cycles=design.latency,
+        clock_mhz=target.clock_mhz,
+        latency_ns=round(design.latency * target.clock_ns, 3),
+        depth=max(depths) if depths else None,
+        seconds=seconds,
+        options={
+            "dsp": dsp,
+            "script": f"synth_xilinx -family {target.yosys_family}{SYNTH_OPTIONS}{'' if dsp else ' -nodsp'}",
+            "hierarchy": "one Yosys run per distinct layer module, summed",
+            "jobs": n_workers,
+            "cached": sum(r.cached for r in results),
+            "yosys_seconds_total": round(sum(r.seconds for r in results), 1),
+        },
         layers=tuple(results),
     )
 

@@ -3,7 +3,7 @@
 Each case draws a layer (signed or unsigned inputs, 2-8 bit weights at their extremes, zero
 weights, accumulators narrower than exact so that sums wrap, every rounding/overflow of the
 output), renders it, streams corner and random vectors through it with gaps and bursts, and
-compares every output with :func:`flow.reference.dense` and the latency with the generator's.
+compares every output with :func:`flow.ir.reference.dense` and the latency with the generator's.
 """
 
 from __future__ import annotations

@@ -21,9 +21,18 @@ def _cases() -> list[dict]:
     rng = random.Random(7)
     for _ in range(2):
         out_signed = rng.randint(0, 1)
-        cases.append(dict(N=rng.randint(1, 6), IN_W=rng.randint(2, 14), IN_SIGNED=rng.randint(0, 1),
-                          SHIFT=rng.randint(-3, 6), OUT_W=rng.randint(2, 12), OUT_SIGNED=out_signed,
-                          RND=rng.randint(0, 1), SAT=rng.randint(0, 1)))
+        cases.append(
+            dict(
+                N=rng.randint(1, 6),
+                IN_W=rng.randint(2, 14),
+                IN_SIGNED=rng.randint(0, 1),
+                SHIFT=rng.randint(-3, 6),
+                OUT_W=rng.randint(2, 12),
+                OUT_SIGNED=out_signed,
+                RND=rng.randint(0, 1),
+                SAT=rng.randint(0, 1),
+            )
+        )
     return cases
 
 
@@ -51,6 +60,7 @@ def test_relu(params, icarus, tmp_path):
     from flow.sim.blocks import run_block
 
     cfg = write_vectors(tmp_path / "vectors.npz", relu_layer(params), 100, params["N"], 1)
-    report = run_block(library_files("test"), "flow_relu", "test_relu", HERE, tmp_path / "run",
-                       parameters=params, config=cfg)
+    report = run_block(
+        library_files("test"), "flow_relu", "test_relu", HERE, tmp_path / "run", parameters=params, config=cfg
+    )
     assert report["mismatches"] == 0 and report["vectors"] == 100

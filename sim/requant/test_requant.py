@@ -1,5 +1,5 @@
 """Testbench of ``flow_requant`` (rtl_templates/requant.v.j2): round then overflow, exactly as
-:func:`flow.fixed.requantize`, over randomized HDL parameters and corner codes.
+:func:`flow.ir.fixed.requantize`, over randomized HDL parameters and corner codes.
 
 The cocotb coroutine applies every input code (all of them when the input is at most 11 bits wide,
 else the corners plus random codes) to 256 requantizers side by side (``requant_vec.v``) and
@@ -21,23 +21,31 @@ def _cases() -> list[dict]:
     """Hand-picked corners plus seeded random parameter sets."""
     cases = [
         # name: (IN_W, IN_SIGNED, SHIFT, OUT_W, OUT_SIGNED, RND, SAT)
-        dict(IN_W=8, IN_SIGNED=1, SHIFT=2, OUT_W=5, OUT_SIGNED=1, RND=1, SAT=1),   # round + saturate
-        dict(IN_W=8, IN_SIGNED=1, SHIFT=2, OUT_W=5, OUT_SIGNED=1, RND=0, SAT=0),   # floor + wrap
-        dict(IN_W=9, IN_SIGNED=0, SHIFT=0, OUT_W=6, OUT_SIGNED=1, RND=1, SAT=1),   # unsigned -> signed, no shift
+        dict(IN_W=8, IN_SIGNED=1, SHIFT=2, OUT_W=5, OUT_SIGNED=1, RND=1, SAT=1),  # round + saturate
+        dict(IN_W=8, IN_SIGNED=1, SHIFT=2, OUT_W=5, OUT_SIGNED=1, RND=0, SAT=0),  # floor + wrap
+        dict(IN_W=9, IN_SIGNED=0, SHIFT=0, OUT_W=6, OUT_SIGNED=1, RND=1, SAT=1),  # unsigned -> signed, no shift
         dict(IN_W=7, IN_SIGNED=1, SHIFT=-3, OUT_W=8, OUT_SIGNED=1, RND=0, SAT=1),  # left shift saturates
         dict(IN_W=7, IN_SIGNED=1, SHIFT=-2, OUT_W=6, OUT_SIGNED=0, RND=1, SAT=0),  # left shift, unsigned wrap
         dict(IN_W=10, IN_SIGNED=1, SHIFT=12, OUT_W=4, OUT_SIGNED=1, RND=1, SAT=1),  # shift wider than input
         dict(IN_W=10, IN_SIGNED=1, SHIFT=12, OUT_W=4, OUT_SIGNED=1, RND=0, SAT=0),
-        dict(IN_W=2, IN_SIGNED=1, SHIFT=1, OUT_W=2, OUT_SIGNED=1, RND=1, SAT=1),   # tiny widths
+        dict(IN_W=2, IN_SIGNED=1, SHIFT=1, OUT_W=2, OUT_SIGNED=1, RND=1, SAT=1),  # tiny widths
         dict(IN_W=24, IN_SIGNED=1, SHIFT=9, OUT_W=10, OUT_SIGNED=1, RND=1, SAT=1),  # accumulator-like
     ]
     rng = random.Random(2024)
     for _ in range(3):
         in_w = rng.randint(2, 20)
         out_signed = rng.randint(0, 1)
-        cases.append(dict(IN_W=in_w, IN_SIGNED=rng.randint(0, 1), SHIFT=rng.randint(-4, in_w),
-                          OUT_W=rng.randint(2 if out_signed else 1, 14), OUT_SIGNED=out_signed,
-                          RND=rng.randint(0, 1), SAT=rng.randint(0, 1)))
+        cases.append(
+            dict(
+                IN_W=in_w,
+                IN_SIGNED=rng.randint(0, 1),
+                SHIFT=rng.randint(-4, in_w),
+                OUT_W=rng.randint(2 if out_signed else 1, 14),
+                OUT_SIGNED=out_signed,
+                RND=rng.randint(0, 1),
+                SAT=rng.randint(0, 1),
+            )
+        )
     return cases
 
 
@@ -58,12 +66,17 @@ def _input_codes(p: dict, seed: int = 0) -> np.ndarray:
 def expected_codes(p: dict, codes: np.ndarray) -> np.ndarray:
     import torch
 
-    from flow.fixed import FixedType, requantize
+    from flow.ir.fixed import FixedType, requantize
 
     # in_frac is arbitrary: only SHIFT = in_frac - out_frac matters.
     in_frac = 20
-    out_t = FixedType(p["OUT_W"], in_frac - p["SHIFT"], bool(p["OUT_SIGNED"]), "RND" if p["RND"] else "TRN",
-                      "SAT" if p["SAT"] else "WRAP")
+    out_t = FixedType(
+        p["OUT_W"],
+        in_frac - p["SHIFT"],
+        bool(p["OUT_SIGNED"]),
+        "RND" if p["RND"] else "TRN",
+        "SAT" if p["SAT"] else "WRAP",
+    )
     return requantize(torch.from_numpy(codes), in_frac, out_t).numpy()
 
 
@@ -106,13 +119,22 @@ def test_requant(params, icarus, tmp_path):
     from flow.rtl.generate import banner, render
     from flow.sim.blocks import run_block
 
-    files = {"flow_requant.v": render("requant.v.j2", banner=banner("flow_requant.v", "test")),
-             "requant_vec.v": (HERE / "requant_vec.v").read_text()}
+    files = {
+        "flow_requant.v": render("requant.v.j2", banner=banner("flow_requant.v", "test")),
+        "requant_vec.v": (HERE / "requant_vec.v").read_text(),
+    }
     params = {"LANES": LANES, **params}
     # Reference values are computed here (torch is slow to import inside the simulator).
     codes = _input_codes(params)
     codes = np.concatenate([codes, np.full((-len(codes)) % LANES, codes[0])])
     np.savez(tmp_path / "vectors.npz", codes=codes, expected=expected_codes(params, codes))
-    report = run_block(files, "requant_vec", "test_requant", HERE, tmp_path / "run", parameters=params,
-                       config={**params, "vectors": str(tmp_path / "vectors.npz")})
+    report = run_block(
+        files,
+        "requant_vec",
+        "test_requant",
+        HERE,
+        tmp_path / "run",
+        parameters=params,
+        config={**params, "vectors": str(tmp_path / "vectors.npz")},
+    )
     assert report["mismatches"] == 0 and report["checked"] > 0

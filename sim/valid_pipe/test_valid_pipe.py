@@ -62,6 +62,13 @@ def test_valid_pipe(depth, icarus, tmp_path):
     from flow.rtl.generate import library_files
     from flow.sim.blocks import run_block
 
-    report = run_block(library_files("test"), "flow_valid_pipe", "test_valid_pipe", HERE, tmp_path,
-                       parameters={"DEPTH": depth}, config={"DEPTH": depth})
+    report = run_block(
+        library_files("test"),
+        "flow_valid_pipe",
+        "test_valid_pipe",
+        HERE,
+        tmp_path,
+        parameters={"DEPTH": depth},
+        config={"DEPTH": depth},
+    )
     assert report["errors"] == 0

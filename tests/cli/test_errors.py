@@ -38,18 +38,21 @@ def run(capsys, monkeypatch):
     return call
 
 
-@pytest.mark.parametrize("args, words", [
-    (["build", "jsc-nope"], "unknown model 'jsc-nope'"),
-    (["build", "jsc-tiny", "--target", "xc9999"], "unknown target 'xc9999'"),
-    (["build", "jsc-tiny", "--until", "synthesis"], "unknown stage 'synthesis'"),
-    (["build", "jsc-tiny", "--data", "no/such/file.parquet"], "--data: file not found"),
-    (["build", "jsc-tiny", "--checkpoint", "no/such.pt"], "--checkpoint: file not found"),
-    (["build", "jsc-tiny", "--config", "no/such.toml"], "--config: file not found"),
-    (["build", "jsc-tiny", "--vectors", "0"], "--vectors must be at least 1"),
-    (["build", "jsc-tiny", "--clock-mhz", "-5"], "--clock-mhz must be positive"),
-    (["build", "missing.toml"], "config file not found: missing.toml"),
-    (["build", "nosuchmodule:make"], "cannot load model factory"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["build", "jsc-nope"], "unknown model 'jsc-nope'"),
+        (["build", "jsc-tiny", "--target", "xc9999"], "unknown target 'xc9999'"),
+        (["build", "jsc-tiny", "--until", "synthesis"], "unknown stage 'synthesis'"),
+        (["build", "jsc-tiny", "--data", "no/such/file.parquet"], "--data: file not found"),
+        (["build", "jsc-tiny", "--checkpoint", "no/such.pt"], "--checkpoint: file not found"),
+        (["build", "jsc-tiny", "--config", "no/such.toml"], "--config: file not found"),
+        (["build", "jsc-tiny", "--vectors", "0"], "--vectors must be at least 1"),
+        (["build", "jsc-tiny", "--clock-mhz", "-5"], "--clock-mhz must be positive"),
+        (["build", "missing.toml"], "config file not found: missing.toml"),
+        (["build", "nosuchmodule:make"], "cannot load model factory"),
+    ],
+)
 def test_user_errors_are_one_line(run, args, words):
     r = run(*args)
     assert r.returncode == 1
@@ -59,15 +62,18 @@ def test_user_errors_are_one_line(run, args, words):
     assert "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("text, words", [
-    ("[quantization\n", "not valid TOML"),
-    ("[hardware]\nx = 1\n", "unknown section"),
-    ("[build]\nvector = 5\n", "unknown [build] key 'vector'"),
-    ("[build]\nvectors = 0\n", "vectors must be at least 1"),
-    ("[train]\nepochs = 'ten'\n", "[train] epochs must be int"),
-    ("[quantization]\nby = \"name\"\nfc7 = { weight = { width = 4 } }\n", "unknown layer 'fc7'"),
-    ("[quantization]\nlinear = { weight = { width = 4, rounding = \"up\" } }\n", "rounding is TRN|RND"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[quantization\n", "not valid TOML"),
+        ("[hardware]\nx = 1\n", "unknown section"),
+        ("[build]\nvector = 5\n", "unknown [build] key 'vector'"),
+        ("[build]\nvectors = 0\n", "vectors must be at least 1"),
+        ("[train]\nepochs = 'ten'\n", "[train] epochs must be int"),
+        ('[quantization]\nby = "name"\nfc7 = { weight = { width = 4 } }\n', "unknown layer 'fc7'"),
+        ('[quantization]\nlinear = { weight = { width = 4, rounding = "up" } }\n', "rounding is TRN|RND"),
+    ],
+)
 def test_bad_config_files(run, tmp_path, text, words):
     cfg = tmp_path / "bad.toml"
     cfg.write_text(text)

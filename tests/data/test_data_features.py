@@ -60,9 +60,7 @@ def test_equilateral_three_prong_has_closed_form_values():
         assert got_ref[col(name)] == pytest.approx(value, rel=1e-9), name
         assert got_contrib[col(name)] == pytest.approx(value, rel=1e-9), name
     # Invariant mass of three massless particles: m^2 = sum_{i<j} 2 pT_i pT_j (cosh dy - cos dphi).
-    m2 = sum(
-        2 * 300.0**2 * (np.cosh(y[i] - y[j]) - np.cos(phi[i] - phi[j])) for i, j in ((0, 1), (0, 2), (1, 2))
-    )
+    m2 = sum(2 * 300.0**2 * (np.cosh(y[i] - y[j]) - np.cos(phi[i] - phi[j])) for i, j in ((0, 1), (0, 2), (1, 2)))
     assert got_contrib[col("mass_mmdt")] == pytest.approx(np.sqrt(m2), rel=1e-9)
 
 

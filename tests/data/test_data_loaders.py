@@ -181,8 +181,9 @@ def test_error_npz_shapes(tmp_path):
     _err(tmp_path / "nolabels.npz", "no 'labels' array")
     np.savez(tmp_path / "count.npz", features=np.zeros((4, 16)), labels=np.zeros(3, int))
     _err(tmp_path / "count.npz", "3 labels for 4 feature rows")
-    np.savez(tmp_path / "names.npz", features=np.zeros((4, 16)), labels=np.zeros(4, int),
-             feature_names=np.array(["a"] * 16))
+    np.savez(
+        tmp_path / "names.npz", features=np.zeros((4, 16)), labels=np.zeros(4, int), feature_names=np.array(["a"] * 16)
+    )
     _err(tmp_path / "names.npz", "feature_names lack")
     obj = np.empty((2, 16), dtype=object)
     np.savez(tmp_path / "pickled.npz", features=obj, labels=np.zeros(2, int))

@@ -3,7 +3,7 @@
 import pytest
 from qonnx_graphs import GRAPHS
 
-from flow.ir import QuantGraph
+from flow.ir.graph import QuantGraph
 
 
 @pytest.fixture(params=sorted(GRAPHS))

@@ -1,23 +1,28 @@
 """Graphs for the QONNX tests: the default kind and every rounding/overflow/width corner."""
 
-
-
-from flow.fixed import FixedType
-from flow.synthetic import corner_graph, random_graph
+from flow.ir.fixed import FixedType
+from flow.ir.synthetic import corner_graph, random_graph
 
 F = FixedType
 
 
 GRAPHS = {
     "default": lambda: random_graph((16, 64, 32, 32, 5), seed=1, scale_shift=True),
-    "wide-float64": lambda: random_graph((16, 64, 32, 5), seed=2, weight_bits=8,
-                                         act=F(16, 8, True, "RND", "SAT"),
-                                         input_type=F(16, 10, True, "RND", "SAT")),
-    "trn-wrap": lambda: random_graph((16, 32, 5), seed=3, act=F(8, 4, True, "TRN", "WRAP"),
-                                     input_type=F(9, 5, True, "TRN", "WRAP")),
-    "rnd-wrap": lambda: random_graph((16, 32, 5), seed=4, act=F(8, 4, True, "RND", "WRAP"),
-                                     input_type=F(9, 5, True, "RND", "WRAP")),
-    "trn-sat": lambda: random_graph((16, 32, 5), seed=5, scale_shift=True, act=F(8, 4, True, "TRN", "SAT"),
-                                    input_type=F(9, 5, True, "TRN", "SAT")),
+    "wide-float64": lambda: random_graph(
+        (16, 64, 32, 5),
+        seed=2,
+        weight_bits=8,
+        act=F(16, 8, True, "RND", "SAT"),
+        input_type=F(16, 10, True, "RND", "SAT"),
+    ),
+    "trn-wrap": lambda: random_graph(
+        (16, 32, 5), seed=3, act=F(8, 4, True, "TRN", "WRAP"), input_type=F(9, 5, True, "TRN", "WRAP")
+    ),
+    "rnd-wrap": lambda: random_graph(
+        (16, 32, 5), seed=4, act=F(8, 4, True, "RND", "WRAP"), input_type=F(9, 5, True, "RND", "WRAP")
+    ),
+    "trn-sat": lambda: random_graph(
+        (16, 32, 5), seed=5, scale_shift=True, act=F(8, 4, True, "TRN", "SAT"), input_type=F(9, 5, True, "TRN", "SAT")
+    ),
     "corners": corner_graph,
 }

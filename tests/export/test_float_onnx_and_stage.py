@@ -11,9 +11,9 @@ from torch import nn
 
 from flow.errors import MismatchError, ToolError
 from flow.export.float_onnx import check_float, export_float, onnx_predict
+from flow.ir.reference import encode_inputs, forward
+from flow.ir.synthetic import random_graph
 from flow.pipeline import stage_context
-from flow.reference import encode_inputs, forward
-from flow.synthetic import random_graph
 
 
 def float_model(seed: int = 0) -> nn.Sequential:
@@ -55,8 +55,9 @@ def ctx(tmp_path, monkeypatch):
 
     c = stage_context(tmp_path, "m")
     g = random_graph((16, 32, 5), seed=3, scale_shift=True)
-    g = type(g)(g.name, g.input_type, g.layers, g.class_names, g.feature_names,
-                np.linspace(-2, 2, 16), np.linspace(0.5, 3, 16))  # a real standardization
+    g = type(g)(
+        g.name, g.input_type, g.layers, g.class_names, g.feature_names, np.linspace(-2, 2, 16), np.linspace(0.5, 3, 16)
+    )  # a real standardization
     g.save(c.dir("quantize") / "quant_graph.json")
     x = np.random.default_rng(0).standard_normal((4000, 16)).astype(np.float32) * 4
     np.savez(c.dir("data") / "split.npz", X_test=x, y_test=np.zeros(len(x), dtype=np.int64))

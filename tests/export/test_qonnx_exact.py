@@ -6,14 +6,14 @@ import pytest
 import torch
 from qonnx_graphs import GRAPHS, corner_graph
 
+from flow.compare import to_codes
 from flow.errors import ConfigError, MismatchError
 from flow.export.qonnx_model import QONNX_DOMAIN, build_qonnx, compute_type
 from flow.export.qonnx_run import check_qonnx, execute, run_qonnx, with_batch
-from flow.fixed import FixedType, quantize_float
-from flow.hls.compare import to_codes
-from flow.ir import Dense, QuantGraph, exact_accum_type
-from flow.reference import forward
-from flow.synthetic import random_codes, random_graph
+from flow.ir.fixed import FixedType, quantize_float
+from flow.ir.graph import Dense, QuantGraph, exact_accum_type
+from flow.ir.reference import forward
+from flow.ir.synthetic import random_codes, random_graph
 
 
 def _ref(graph, codes):
@@ -29,7 +29,7 @@ def test_exact_on_codes_incl_saturating_corners(any_graph, tmp_path):
 
 
 def test_exact_on_real_inputs_incl_ties_and_overflow(any_graph):
-    """Graph input is float64: off-grid reals quantize like flow.fixed.quantize_float (RND: ties up)."""
+    """Graph input is float64: off-grid reals quantize like flow.ir.fixed.quantize_float (RND: ties up)."""
     t = any_graph.input_type
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3000, any_graph.n_inputs)) * 2 * t.max_value

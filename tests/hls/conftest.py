@@ -1,14 +1,13 @@
 """One compiled hls4ml project shared by the module (compiling takes ~5 s)."""
 
-
 import numpy as np
 import pytest
 import torch
 
-from flow.ir import QuantGraph
-from flow.reference import forward
-from flow.synthetic import corner_graph, random_codes
-from flow.targets import get_target
+from flow.config.targets import get_target
+from flow.ir.graph import QuantGraph
+from flow.ir.reference import forward
+from flow.ir.synthetic import corner_graph, random_codes
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from flow.compare import to_values
 from flow.errors import MismatchError, ToolError
-from flow.hls.compare import to_values
 from flow.hls.csim import check_csim, run_csim
 from flow.hls.verify import kernel_calls
-from flow.ir import QuantGraph
-from flow.reference import forward
+from flow.ir.graph import QuantGraph
+from flow.ir.reference import forward
 
 
 def test_csim_equals_reference_on_every_vector(project, codes, ref):
@@ -24,8 +24,9 @@ def test_csim_equals_reference_on_every_vector(project, codes, ref):
 def test_threaded_driver_equals_hls4ml_predict(project, codes):
     x = to_values(codes[:300], project.graph.input_type)
     via_hls4ml = project.hls_model.predict(x)
-    assert np.array_equal(run_csim(project, codes[:300], threads=3),
-                          (via_hls4ml * 2.0**project.graph.output_type.frac).astype(np.int64))
+    assert np.array_equal(
+        run_csim(project, codes[:300], threads=3), (via_hls4ml * 2.0**project.graph.output_type.frac).astype(np.int64)
+    )
 
 
 def test_every_layer_survives_hls4ml_optimizers(project, graph):
@@ -52,8 +53,11 @@ def test_precisions_reported_per_layer(project):
     assert p["x"] == {"result": "ap_fixed<10,4,AP_RND,AP_SAT>"}
     assert p["fc2"]["accum"] == "ap_fixed<11,3,AP_TRN,AP_WRAP>"
     assert p["fc2"]["weight"] == "ap_fixed<5,-1,AP_TRN,AP_WRAP>"
-    assert p["bn_nop"] == {"scale": "ap_fixed<4,2,AP_TRN,AP_WRAP>", "bias": "ap_fixed<6,3,AP_TRN,AP_WRAP>",
-                           "result": "ap_fixed<6,4,AP_RND,AP_SAT>"}
+    assert p["bn_nop"] == {
+        "scale": "ap_fixed<4,2,AP_TRN,AP_WRAP>",
+        "bias": "ap_fixed<6,3,AP_TRN,AP_WRAP>",
+        "result": "ap_fixed<6,4,AP_RND,AP_SAT>",
+    }
 
 
 def test_mismatch_names_vector_and_first_bad_layer(project, graph, codes):
@@ -61,8 +65,9 @@ def test_mismatch_names_vector_and_first_bad_layer(project, graph, codes):
     w = fc2.weight.copy()
     w[0, 0] = w[0, 0] + 1 if w[0, 0] < fc2.weight_type.max_code else w[0, 0] - 1
     layers = tuple(replace(layer, weight=w) if layer is fc2 else layer for layer in graph.layers)
-    other = QuantGraph(graph.name, graph.input_type, layers, graph.class_names, graph.feature_names,
-                       graph.input_mean, graph.input_std)
+    other = QuantGraph(
+        graph.name, graph.input_type, layers, graph.class_names, graph.feature_names, graph.input_mean, graph.input_std
+    )
     other_ref = forward(other, torch.from_numpy(codes[:2000])).numpy()
     with pytest.raises(MismatchError, match=r"vector \d+.*first differing layer 'fc2'"):
         check_csim(replace(project, graph=other), codes[:2000], other_ref)

@@ -5,38 +5,53 @@ import shutil
 import pytest
 
 from flow.errors import ConfigError, ToolError
-from flow.fixed import FixedType
 from flow.hls.precision import ap_type, graph_roles, hls_name, parse_ap_type, precision_table
 from flow.hls.verify import check_project
-from flow.ir import QuantGraph, ReLU
-from flow.synthetic import random_graph
+from flow.ir.fixed import FixedType
+from flow.ir.graph import QuantGraph, ReLU
+from flow.ir.synthetic import random_graph
 
 
-@pytest.mark.parametrize(("t", "text"), [
-    (FixedType(10, 5, True, "RND", "SAT"), "ap_fixed<10,5,AP_RND,AP_SAT>"),
-    (FixedType(9, 5, False, "TRN", "WRAP"), "ap_ufixed<9,4,AP_TRN,AP_WRAP>"),
-    (FixedType(6, 8, True), "ap_fixed<6,-2,AP_TRN,AP_WRAP>"),  # frac > width: negative I
-    (FixedType(6, -1, True), "ap_fixed<6,7,AP_TRN,AP_WRAP>"),  # negative frac: I > W
-    (FixedType(1, 0, False, "RND", "SAT"), "ap_ufixed<1,1,AP_RND,AP_SAT>"),
-    (FixedType(62, 30, True), "ap_fixed<62,32,AP_TRN,AP_WRAP>"),
-])
+@pytest.mark.parametrize(
+    ("t", "text"),
+    [
+        (FixedType(10, 5, True, "RND", "SAT"), "ap_fixed<10,5,AP_RND,AP_SAT>"),
+        (FixedType(9, 5, False, "TRN", "WRAP"), "ap_ufixed<9,4,AP_TRN,AP_WRAP>"),
+        (FixedType(6, 8, True), "ap_fixed<6,-2,AP_TRN,AP_WRAP>"),  # frac > width: negative I
+        (FixedType(6, -1, True), "ap_fixed<6,7,AP_TRN,AP_WRAP>"),  # negative frac: I > W
+        (FixedType(1, 0, False, "RND", "SAT"), "ap_ufixed<1,1,AP_RND,AP_SAT>"),
+        (FixedType(62, 30, True), "ap_fixed<62,32,AP_TRN,AP_WRAP>"),
+    ],
+)
 def test_render_and_parse_back(t, text):
     assert ap_type(t) == text
     assert parse_ap_type(text) == t
 
 
-@pytest.mark.parametrize(("text", "t"), [
-    ("ap_fixed<16,6>", FixedType(16, 10, True, "TRN", "WRAP")),  # hls4ml omits default modes
-    ("ap_fixed<10,4,AP_RND,AP_SAT,0>", FixedType(10, 6, True, "RND", "SAT")),  # and adds sat bits 0
-    ("ap_ufixed<7,2,AP_TRN,AP_SAT>", FixedType(7, 5, False, "TRN", "SAT")),
-    (" ap_fixed< 8 , -1 , AP_RND > ", FixedType(8, 9, True, "RND", "WRAP")),
-])
+@pytest.mark.parametrize(
+    ("text", "t"),
+    [
+        ("ap_fixed<16,6>", FixedType(16, 10, True, "TRN", "WRAP")),  # hls4ml omits default modes
+        ("ap_fixed<10,4,AP_RND,AP_SAT,0>", FixedType(10, 6, True, "RND", "SAT")),  # and adds sat bits 0
+        ("ap_ufixed<7,2,AP_TRN,AP_SAT>", FixedType(7, 5, False, "TRN", "SAT")),
+        (" ap_fixed< 8 , -1 , AP_RND > ", FixedType(8, 9, True, "RND", "WRAP")),
+    ],
+)
 def test_parse_hls4ml_spellings(text, t):
     assert parse_ap_type(text) == t
 
 
-@pytest.mark.parametrize("text", ["ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "ap_fixed<8,3,AP_TRN,AP_SAT_SYM>",
-                                  "ap_fixed<8,3,AP_TRN,AP_SAT,2>", "ap_int<8>", "float", "ap_fixed<8>"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ap_fixed<8,3,AP_RND_CONV,AP_SAT>",
+        "ap_fixed<8,3,AP_TRN,AP_SAT_SYM>",
+        "ap_fixed<8,3,AP_TRN,AP_SAT,2>",
+        "ap_int<8>",
+        "float",
+        "ap_fixed<8>",
+    ],
+)
 def test_parse_refuses_what_fixedtype_cannot_say(text):
     with pytest.raises(ConfigError):
         parse_ap_type(text)
@@ -78,13 +93,16 @@ def test_checker_accepts_the_real_project(project_copy, graph):
     check_project(project_copy, "myproject", graph)
 
 
-@pytest.mark.parametrize(("file", "old", "new", "message"), [
-    ("defines.h", "ap_fixed<11,3> fc2_accum_t;", "ap_fixed<12,4> fc2_accum_t;", "fc2_accum_t"),
-    ("defines.h", "ap_fixed<6,4,AP_RND,AP_SAT,0>", "ap_fixed<6,4,AP_TRN,AP_SAT,0>", "bn_nop"),
-    ("parameters.h", "nnet::product::mult<", "nnet::product::weight_ternary<", "product"),
-    ("parameters.h", "nnet::DenseLatency", "nnet::DenseResource_rf_leq_nin", "Latency"),
-    ("myproject.cpp", "// bn_nop", "// something_else", "fused, removed or added"),
-])
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        ("defines.h", "ap_fixed<11,3> fc2_accum_t;", "ap_fixed<12,4> fc2_accum_t;", "fc2_accum_t"),
+        ("defines.h", "ap_fixed<6,4,AP_RND,AP_SAT,0>", "ap_fixed<6,4,AP_TRN,AP_SAT,0>", "bn_nop"),
+        ("parameters.h", "nnet::product::mult<", "nnet::product::weight_ternary<", "product"),
+        ("parameters.h", "nnet::DenseLatency", "nnet::DenseResource_rf_leq_nin", "Latency"),
+        ("myproject.cpp", "// bn_nop", "// something_else", "fused, removed or added"),
+    ],
+)
 def test_checker_catches_changed_code(project_copy, graph, file, old, new, message):
     p = project_copy / "firmware" / file
     text = p.read_text()

@@ -1,13 +1,12 @@
 """Vendor-tool handling (without the tools) and the hls4ml stage wired to the session project."""
 
-
 import numpy as np
 import pytest
 
+from flow.config.targets import get_target
 from flow.errors import MismatchError, ToolError
 from flow.hls import vendor
 from flow.pipeline import stage_context
-from flow.targets import get_target
 
 CSYNTH = """<?xml version="1.0" encoding="UTF-8"?>
 <profile>
@@ -131,8 +130,9 @@ def test_hls4ml_would_delete_an_identity_scaleshift_without_the_guard(graph, tmp
     module = to_torch(graph)
     cfg = hls_config(graph, module, "Vitis")
     convert_torch = hls4ml.converters.convert_from_pytorch_model
-    bare = convert_torch(module, output_dir=str(tmp_path / "bare"), backend="Vitis", hls_config=cfg,
-                         io_type="io_parallel")
+    bare = convert_torch(
+        module, output_dir=str(tmp_path / "bare"), backend="Vitis", hls_config=cfg, io_type="io_parallel"
+    )
     assert "bn_nop" not in [layer.name for layer in bare.get_layers()]
     guarded = convert(graph, tmp_path / "guarded", get_target("xcu250")).hls_model
     assert "bn_nop" in [layer.name for layer in guarded.get_layers()]

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from flow.passes.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, fold_batchnorm
+from flow.quantize.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, fold_batchnorm
 
 
 def _bn(n, seed):

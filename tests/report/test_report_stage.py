@@ -43,8 +43,20 @@ def test_full_build_passes(fake_build):
         assert (b.root / f).is_file() and (b.root / "10_report" / f).is_file()
     assert data["verdict"] == PASS
     # the numbers the stages recorded are in the report
-    for text in (f"{b.float_acc:.6f}", f"{b.int_acc:.6f}", f"{b.sub_acc:.6f}", "1,234", "0.0714 %", "7 cycles",
-                 "35 ns", "jsc-tiny", "xcu250-figd2104-2L-e", "Yosys 0.47", "2.13.0", "hls4ml C-sim"):
+    for text in (
+        f"{b.float_acc:.6f}",
+        f"{b.int_acc:.6f}",
+        f"{b.sub_acc:.6f}",
+        "1,234",
+        "0.0714 %",
+        "7 cycles",
+        "35 ns",
+        "jsc-tiny",
+        "xcu250-figd2104-2L-e",
+        "Yosys 0.47",
+        "2.13.0",
+        "hls4ml C-sim",
+    ):
         assert text in md, text
         assert text in html, text
     assert "+1.25 percentage points" in md  # float -> integer drop
@@ -225,11 +237,14 @@ def test_confusion_matches_reference(fake_build):
         assert c.recall == pytest.approx(float(np.mean(pred[mask] == i)))
 
 
-@pytest.mark.parametrize(("text", "parsed"), [
-    ("fixed<12,7> RND/SAT", (True, 12, 7, "RND", "SAT")),
-    ("ufixed<9,-2> TRN/WRAP", (False, 9, -2, "TRN", "WRAP")),
-    ("ap_fixed<16,6>", None),
-])
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("fixed<12,7> RND/SAT", (True, 12, 7, "RND", "SAT")),
+        ("ufixed<9,-2> TRN/WRAP", (False, 9, -2, "TRN", "WRAP")),
+        ("ap_fixed<16,6>", None),
+    ],
+)
 def test_parse_type(text, parsed):
     assert parse_type(text) == parsed
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flow.sim.tools import have_verilator
+from flow.tools import have_verilator
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import pytest
 
 import flow
 from flow.errors import ConfigError
-from flow.fixed import FixedType
-from flow.ir import Dense, QuantGraph
+from flow.ir.fixed import FixedType
+from flow.ir.graph import Dense, QuantGraph
+from flow.ir.synthetic import random_graph
 from flow.rtl import build_design, generate_rtl, sanitize_name, write_files
 from flow.rtl.generate import render
-from flow.synthetic import random_graph
 
 
 def test_deterministic_and_complete():
@@ -21,8 +21,16 @@ def test_deterministic_and_complete():
     a, b = generate_rtl(g), generate_rtl(g)
     assert a == b
     assert list(a) == sorted(a)
-    assert {"flow_requant.v", "flow_relu.v", "flow_valid_pipe.v", "jsc_medium.v", "jsc_medium_fc1.v",
-            "jsc_medium_fc2.v", "jsc_medium_bn0.v", "jsc_medium.f"} == set(a)
+    assert {
+        "flow_requant.v",
+        "flow_relu.v",
+        "flow_valid_pipe.v",
+        "jsc_medium.v",
+        "jsc_medium_fc1.v",
+        "jsc_medium_fc2.v",
+        "jsc_medium_bn0.v",
+        "jsc_medium.f",
+    } == set(a)
     order = a["jsc_medium.f"].split()
     assert order[-1] == "jsc_medium.v" and set(order) == {p for p in a if p.endswith(".v")}
 
@@ -47,8 +55,16 @@ def test_top_module_named_after_model():
     assert "element i at bits [i*W +: W]" in design.files["jsc_medium.v"]
 
 
-@pytest.mark.parametrize(("name", "want"), [("jsc-medium", "jsc_medium"), ("3layer", "m_3layer"),
-                                            ("module", "module_top"), ("a  b..c", "a_b_c"), ("--", "model")])
+@pytest.mark.parametrize(
+    ("name", "want"),
+    [
+        ("jsc-medium", "jsc_medium"),
+        ("3layer", "m_3layer"),
+        ("module", "module_top"),
+        ("a  b..c", "a_b_c"),
+        ("--", "model"),
+    ],
+)
 def test_sanitize(name, want):
     assert sanitize_name(name) == want
 
@@ -91,8 +107,9 @@ def test_narrow_accumulator_keeps_low_bits():
     g = random_graph((3, 2), seed=0, name="m", input_type=FixedType(12, 4, True, "RND", "SAT"))
     fc = g.layers[0]
     acc = FixedType(6, fc.accum_type.frac, True, "TRN", "WRAP")
-    layer = Dense(fc.name, fc.in_type, fc.weight_type, fc.bias_type, acc, fc.out_type,
-                  np.ones_like(fc.weight), fc.bias * 0)
+    layer = Dense(
+        fc.name, fc.in_type, fc.weight_type, fc.bias_type, acc, fc.out_type, np.ones_like(fc.weight), fc.bias * 0
+    )
     g2 = QuantGraph("m", g.input_type, (layer,), g.class_names, g.feature_names, g.input_mean, g.input_std)
     text = generate_rtl(g2)["m_fc1.v"]
     assert "wire signed [5:0] x0 = in_data[5:0];" in text

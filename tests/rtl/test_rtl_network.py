@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from flow.errors import MismatchError
-from flow.reference import forward
+from flow.ir.reference import forward
+from flow.ir.synthetic import random_codes, random_graph
 from flow.rtl import build_design
 from flow.sim.simulate import simulate
-from flow.synthetic import random_codes, random_graph
 
 N = 600
 
@@ -64,7 +64,7 @@ def test_changed_weight_constant_fails_and_names_the_layer(net, verilator, tmp_p
     # Change the first multiplier constant of neuron 0 by one.
     m = re.search(r"(s0_n0_g0 <= .*?\* \d+'s?d)(\d+)", text)
     assert m, "no weight constant found"
-    files[path] = text[:m.start(2)] + str(int(m.group(2)) + 1) + text[m.end(2):]
+    files[path] = text[: m.start(2)] + str(int(m.group(2)) + 1) + text[m.end(2) :]
     codes = random_codes(net, 300, seed=3)
     with pytest.raises(MismatchError) as info:
         simulate(net, codes, design=design, files=files, work_dir=tmp_path)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from flow.reference import forward
-from flow.sim.tools import have_verilator, have_yosys
-from flow.synthetic import random_codes, random_graph
-from flow.targets import get_target
+from flow.config.targets import get_target
+from flow.ir.reference import forward
+from flow.ir.synthetic import random_codes, random_graph
+from flow.tools import have_verilator, have_yosys
 
 STAGES = ("data", "train", "quantize", "reference", "onnx", "hls4ml", "rtl", "sim", "synth", "report")
 

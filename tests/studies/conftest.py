@@ -11,11 +11,11 @@ import typer
 from typer.testing import CliRunner
 
 from flow.cli.studies import register
+from flow.config.zoo import get_model
 from flow.data import CLASS_NAMES, FEATURE_NAMES
 from flow.studies.data import synthetic_data
 from flow.studies.run import train_run
 from flow.studies.settings import with_train
-from flow.zoo import get_model
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +53,22 @@ def trained(tmp_path_factory, small, data):
 def cli_run(tmp_path_factory, csv_path):
     """A `flow train` run folder made through the CLI on ``csv_path``."""
     out = tmp_path_factory.mktemp("cli") / "run"
-    res = invoke(["train", "jsc-small", "--data", str(csv_path), "--epochs", "2", "--batch-size", "64",
-                  "--lr", "0.01", "--out", str(out)])
+    res = invoke(
+        [
+            "train",
+            "jsc-small",
+            "--data",
+            str(csv_path),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "64",
+            "--lr",
+            "0.01",
+            "--out",
+            str(out),
+        ]
+    )
     assert res.exit_code == 0, res.output
     return out, res
 

@@ -4,17 +4,21 @@ import json
 
 import pytest
 
+from flow.config.zoo import get_model
 from flow.errors import ConfigError
 from flow.studies.graph import config_precisions, graph_rows
 from flow.studies.stats import integer_bits, profile
-from flow.zoo import get_model
 
 
 def test_graph_rows_jsc_tiny():
     rows = graph_rows(get_model("jsc-tiny"))
     assert [(r.node, r.op, r.shape) for r in rows] == [
-        ("input_1", "placeholder", "(N, 16)"), ("bn1", "call_module", "(N, 16)"),
-        ("relu1", "call_module", "(N, 16)"), ("fc1", "call_module", "(N, 5)"), ("output", "output", "(N, 5)")]
+        ("input_1", "placeholder", "(N, 16)"),
+        ("bn1", "call_module", "(N, 16)"),
+        ("relu1", "call_module", "(N, 16)"),
+        ("fc1", "call_module", "(N, 5)"),
+        ("output", "output", "(N, 5)"),
+    ]
     prec = {r.node: r.precision for r in rows}
     # jsc-tiny's input BatchNorm cannot fold: it keeps scale/shift types
     assert prec["bn1"].startswith("scale fixed<12,auto> shift fixed<16,auto>")
@@ -27,8 +31,16 @@ def test_cli_graph_config_and_folding(cli, tmp_path):
     cfg.write_text('[quantization]\nby = "name"\nfc2 = { weight = { width = 5, frac = 3 } }\n')
     res = cli(["analyze", "graph", "jsc-medium", "--config", str(cfg)])
     assert res.exit_code == 0, res.output
-    for text in ("placeholder", "call_module", "output", "Linear(16 -> 64)", "(N, 64)", "folded into fc1",
-                 "w fixed<5,3>", "12 nodes"):
+    for text in (
+        "placeholder",
+        "call_module",
+        "output",
+        "Linear(16 -> 64)",
+        "(N, 64)",
+        "folded into fc1",
+        "w fixed<5,3>",
+        "12 nodes",
+    ):
         assert text in res.output, text
 
 
@@ -38,8 +50,23 @@ def test_cli_graph_checkpoint_and_quant_graph(cli, cli_run, csv_path, tmp_path):
     assert res.exit_code == 0, res.output
     assert "auto" not in res.output.split("precision from")[1].split("\n", 2)[2]  # every frac resolved
     qdir = tmp_path / "q"
-    assert cli(["quantize", "jsc-small", "--checkpoint", str(out / "best.pt"), "--data", str(csv_path),
-                "--qat-epochs", "0", "--out", str(qdir)]).exit_code == 0
+    assert (
+        cli(
+            [
+                "quantize",
+                "jsc-small",
+                "--checkpoint",
+                str(out / "best.pt"),
+                "--data",
+                str(csv_path),
+                "--qat-epochs",
+                "0",
+                "--out",
+                str(qdir),
+            ]
+        ).exit_code
+        == 0
+    )
     res = cli(["analyze", "graph", "jsc-small", "--quant-graph", str(qdir / "quant_graph.json")])
     assert res.exit_code == 0 and "quantized graph" in res.output and "w fixed<8," in res.output
     res = cli(["analyze", "graph", "jsc-tiny", "--checkpoint", str(out / "best.pt"), "--data", str(csv_path)])
@@ -54,7 +81,7 @@ def test_integer_bits():
 
 
 def test_profile_numbers(trained, small, data):
-    from flow.model import load_float_model
+    from flow.train.model import load_float_model
 
     out, _ = trained
     model = load_float_model(out / "best.pt", small)
@@ -78,8 +105,19 @@ def test_cli_stats_fresh_and_trained(cli, cli_run, csv_path, tmp_path):
     assert res.exit_code == 0, res.output
     assert "fresh (untrained) model" in res.output and "variance" in res.output and "suggested" in res.output
     js = tmp_path / "p.json"
-    res = cli(["analyze", "stats", "jsc-small", "--data", str(csv_path), "--checkpoint", str(out / "best.pt"),
-               "--json", str(js)])
+    res = cli(
+        [
+            "analyze",
+            "stats",
+            "jsc-small",
+            "--data",
+            str(csv_path),
+            "--checkpoint",
+            str(out / "best.pt"),
+            "--json",
+            str(js),
+        ]
+    )
     assert res.exit_code == 0 and "checkpoint" in res.output
     prof = json.loads(js.read_text())
     assert {a["value"] for a in prof["activations"]} >= {"input", "fc1", "bn1", "relu1", "fc3"}

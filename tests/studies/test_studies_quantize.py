@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from flow.errors import ConfigError, MismatchError
-from flow.fixed import FixedType
+from flow.ir.fixed import FixedType
 from flow.studies.quant import check_values, grid_checks, quantize_checkpoint, verify_grid
 
 
@@ -62,17 +62,37 @@ def write(tmp_path, text):
     return p
 
 
-@pytest.mark.parametrize("config, expect", [
-    ('[quantization]\nby = "type"\nlinear = { weight = { width = 5 } }', ["w fixed<5,", "dense"]),
-    ('[quantization]\nby = "name"\nfc2 = { weight = { width = 4, frac = 2 } }', ["w fixed<4,2>"]),
-    ('[passes.quantize]\nby = "type"\n[passes.quantize.default.config]\nname = "integer"\n'
-     'data_in_width = 8\ndata_in_frac_width = 4\nweight_width = 6\nweight_frac_width = 4\n'
-     'bias_width = 8\nbias_frac_width = 4', ["w fixed<6,4> b fixed<8,4>", "fixed<8,4>"]),
-])
+@pytest.mark.parametrize(
+    "config, expect",
+    [
+        ('[quantization]\nby = "type"\nlinear = { weight = { width = 5 } }', ["w fixed<5,", "dense"]),
+        ('[quantization]\nby = "name"\nfc2 = { weight = { width = 4, frac = 2 } }', ["w fixed<4,2>"]),
+        (
+            '[passes.quantize]\nby = "type"\n[passes.quantize.default.config]\nname = "integer"\n'
+            "data_in_width = 8\ndata_in_frac_width = 4\nweight_width = 6\nweight_frac_width = 4\n"
+            "bias_width = 8\nbias_frac_width = 4",
+            ["w fixed<6,4> b fixed<8,4>", "fixed<8,4>"],
+        ),
+    ],
+)
 def test_cli_quantize_config_forms(cli, cli_run, csv_path, tmp_path, config, expect):
     out, _ = cli_run
-    res = cli(["quantize", "jsc-small", "--config", str(write(tmp_path, config)), "--checkpoint",
-               str(out / "best.pt"), "--data", str(csv_path), "--qat-epochs", "0", "--out", str(tmp_path / "q")])
+    res = cli(
+        [
+            "quantize",
+            "jsc-small",
+            "--config",
+            str(write(tmp_path, config)),
+            "--checkpoint",
+            str(out / "best.pt"),
+            "--data",
+            str(csv_path),
+            "--qat-epochs",
+            "0",
+            "--out",
+            str(tmp_path / "q"),
+        ]
+    )
     assert res.exit_code == 0, res.output
     for text in expect + ["folded into fc1", "all on their fixed-point grids", "post-training quantization"]:
         assert text in res.output, text
@@ -83,18 +103,33 @@ def test_cli_quantize_config_forms(cli, cli_run, csv_path, tmp_path, config, exp
 
 
 def test_cli_quantize_trains_then_qat(cli, csv_path, tmp_path):
-    res = cli(["quantize", "jsc-tiny", "--data", str(csv_path), "--epochs", "1", "--qat-epochs", "1",
-               "--out", str(tmp_path / "q")])
+    res = cli(
+        [
+            "quantize",
+            "jsc-tiny",
+            "--data",
+            str(csv_path),
+            "--epochs",
+            "1",
+            "--qat-epochs",
+            "1",
+            "--out",
+            str(tmp_path / "q"),
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert "1 QAT epochs" in res.output and "scale fixed<12," in res.output  # jsc-tiny's unfoldable BN
     assert json.loads((tmp_path / "q" / "report.json").read_text())["qat_epochs"] == 1
 
 
-@pytest.mark.parametrize("config, message", [
-    ('[quantization]\nby = "name"\nfc7 = { weight = { width = 4 } }', "unknown layer 'fc7'"),
-    ('[quantization]\nby = "type"\nconv = { weight = { width = 4 } }', "unknown layer type 'conv'"),
-    ('[quantization]\nlinear = { weight = { width = 4, frac = "half" } }', "frac must be an integer"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ('[quantization]\nby = "name"\nfc7 = { weight = { width = 4 } }', "unknown layer 'fc7'"),
+        ('[quantization]\nby = "type"\nconv = { weight = { width = 4 } }', "unknown layer type 'conv'"),
+        ('[quantization]\nlinear = { weight = { width = 4, frac = "half" } }', "frac must be an integer"),
+    ],
+)
 def test_cli_quantize_config_errors(cli, tmp_path, config, message):
     res = cli(["quantize", "jsc-small", "--config", str(write(tmp_path, config))])
     assert isinstance(res.exception, ConfigError) and message in str(res.exception)
@@ -114,8 +149,20 @@ def test_cli_quantize_fails_when_a_weight_is_off_grid(cli, cli_run, csv_path, tm
 
     monkeypatch.setattr(quant, "quantized_parameters", nudged)
     out, _ = cli_run
-    res = cli(["quantize", "jsc-small", "--checkpoint", str(out / "best.pt"), "--data", str(csv_path),
-               "--qat-epochs", "0", "--out", str(tmp_path / "q")])
+    res = cli(
+        [
+            "quantize",
+            "jsc-small",
+            "--checkpoint",
+            str(out / "best.pt"),
+            "--data",
+            str(csv_path),
+            "--qat-epochs",
+            "0",
+            "--out",
+            str(tmp_path / "q"),
+        ]
+    )
     assert isinstance(res.exception, MismatchError) and "fc1.weight" in str(res.exception)
     assert "off the grid" in str(res.exception)
     assert not json.loads((tmp_path / "q" / "report.json").read_text())["grid_ok"]
@@ -123,13 +170,13 @@ def test_cli_quantize_fails_when_a_weight_is_off_grid(cli, cli_run, csv_path, tm
 
 def test_quantized_model_matches_reference(qrun, data):
     """The integer-reference accuracy the sweep reports is the QAT model's (evaluated in float64)."""
-    from flow.fixed import dequantize
-    from flow.reference import encode_inputs, forward
+    from flow.ir.fixed import dequantize
+    from flow.ir.reference import encode_inputs, forward
 
     codes = encode_inputs(qrun.graph, data.val.x)
     ref = forward(qrun.graph, codes).numpy()
     q = copy.deepcopy(qrun.quantized.model).double().eval()
     with torch.no_grad():
-        out = q(dequantize(codes, qrun.graph.input_type)) * 2.0 ** qrun.graph.output_type.frac
+        out = q(dequantize(codes, qrun.graph.input_type)) * 2.0**qrun.graph.output_type.frac
     assert np.array_equal(out.round().long().numpy(), ref)
     assert qrun.int_val_acc == pytest.approx(float(np.mean(ref.argmax(1) == data.val.y)))

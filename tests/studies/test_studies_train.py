@@ -7,11 +7,20 @@ import re
 import torch
 
 from flow.errors import ConfigError
-from flow.model import load_float_model, read_checkpoint
-from flow.train import evaluate
+from flow.train.fit import evaluate
+from flow.train.model import load_float_model, read_checkpoint
 
-FILES = ("settings.json", "history.csv", "history.json", "best.pt", "last.pt", "metrics.json", "curves.png",
-         "confusion.png", "roc.png")
+FILES = (
+    "settings.json",
+    "history.csv",
+    "history.json",
+    "best.pt",
+    "last.pt",
+    "metrics.json",
+    "curves.png",
+    "confusion.png",
+    "roc.png",
+)
 
 
 def test_cli_train_writes_run_folder(cli_run):
@@ -54,15 +63,16 @@ def test_checkpoint_feeds_flow_build(cli_run, csv_path, tmp_path):
     """The pipeline's train stage takes the checkpoint as is; quantization runs from it."""
     from dataclasses import replace
 
+    from flow.config.targets import get_target
+    from flow.config.zoo import get_model
     from flow.pipeline import BuildOptions, run_build
-    from flow.targets import get_target
-    from flow.zoo import get_model
 
     out, _ = cli_run
     spec = get_model("jsc-small")
     spec = replace(spec, train=replace(spec.train, qat_epochs=1))
-    outcomes = run_build(spec, get_target("xcu250"), BuildOptions(data=csv_path, checkpoint=out / "best.pt",
-                                                                  until="quantize"), tmp_path)
+    outcomes = run_build(
+        spec, get_target("xcu250"), BuildOptions(data=csv_path, checkpoint=out / "best.pt", until="quantize"), tmp_path
+    )
     assert [o.stage for o in outcomes] == ["data", "train", "quantize"]
     assert outcomes[1].results["checkpoint"] == str(out / "best.pt")
     assert outcomes[1].results["epochs"] == 0  # not retrained

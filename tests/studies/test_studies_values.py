@@ -21,10 +21,19 @@ def test_float_bits():
         parse_values("float,8", int, "--batch-size")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("8..4", "backwards"), ("1..4:0", "positive step"), ("1..8*1", "factor above 1"), ("0,4", "positive"),
-    ("2.5", "whole number"), ("4,,8", "empty item"), ("1..5000", "more than"), ("10..100*1.5", "non-integer"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("8..4", "backwards"),
+        ("1..4:0", "positive step"),
+        ("1..8*1", "factor above 1"),
+        ("0,4", "positive"),
+        ("2.5", "whole number"),
+        ("4,,8", "empty item"),
+        ("1..5000", "more than"),
+        ("10..100*1.5", "non-integer"),
+    ],
+)
 def test_errors(text, message):
     with pytest.raises(ConfigError, match=message):
         parse_values(text, int, "--x")

@@ -7,24 +7,28 @@ import json
 
 import pytest
 
+from flow.config.targets import get_target
 from flow.errors import ToolError
+from flow.ir.synthetic import random_graph
 from flow.rtl import build_design
-from flow.sim.tools import have_yosys
 from flow.synth import parse_ltp, parse_stat, synthesize
 from flow.synth.yosys import _summary, cache_root
-from flow.synthetic import random_graph
-from flow.targets import get_target
+from flow.tools import have_yosys
 
 STAT_JSON = {
     "creator": "Yosys 0.23",
     "invocation": "stat -json",
     "modules": {
-        "\\net_fc1": {"num_cells": 9, "num_cells_by_type": {"LUT2": 3, "LUT6": 2, "FDRE": 2, "CARRY4": 1,
-                                                             "DSP48E2": 1}},
+        "\\net_fc1": {
+            "num_cells": 9,
+            "num_cells_by_type": {"LUT2": 3, "LUT6": 2, "FDRE": 2, "CARRY4": 1, "DSP48E2": 1},
+        },
         "\\other": {"num_cells": 1, "num_cells_by_type": {"LUT1": 1}},
     },
-    "design": {"num_cells": 10, "num_cells_by_type": {"LUT2": 3, "LUT6": 2, "FDRE": 2, "CARRY4": 1,
-                                                       "DSP48E2": 1, "LUT1": 1}},
+    "design": {
+        "num_cells": 10,
+        "num_cells_by_type": {"LUT2": 3, "LUT6": 2, "FDRE": 2, "CARRY4": 1, "DSP48E2": 1, "LUT1": 1},
+    },
 }
 
 STAT_TEXT = """

@@ -70,7 +70,11 @@ class Jets:
 
     def take(self, mask: np.ndarray) -> Jets:
         return Jets(
-            self.event[mask], self.pt[mask], self.eta[mask], self.y[mask], self.phi[mask],
+            self.event[mask],
+            self.pt[mask],
+            self.eta[mask],
+            self.y[mask],
+            self.phi[mask],
             self.constituents[mask],
         )
 

@@ -1,16 +1,16 @@
 """A ``--config`` file for ``flow build``: overrides of the model's defaults, one TOML file.
 
-    [quantization]            # layered over the model TOML's [quantization], key by key
-    by = "name"
-    fc1 = { weight = { width = 6 } }
-    [train]                   # any TrainSettings field
-    epochs = 10
-    [build]
-    vectors = 20000           # test vectors for C-sim and RTL sim (default: all)
-    clock_mhz = 250.0         # target clock (default: the target's)
-    data = "my_jets.parquet"  # dataset file (default: the built-in data)
-    checkpoint = "runs/x/best.pt"
-    split_seed = 42
+[quantization]            # layered over the model TOML's [quantization], key by key
+by = "name"
+fc1 = { weight = { width = 6 } }
+[train]                   # any TrainSettings field
+epochs = 10
+[build]
+vectors = 20000           # test vectors for C-sim and RTL sim (default: all)
+clock_mhz = 250.0         # target clock (default: the target's)
+data = "my_jets.parquet"  # dataset file (default: the built-in data)
+checkpoint = "runs/x/best.pt"
+split_seed = 42
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from flow.config.quant import check_names, parse_quant_config, read_toml
+from flow.config.targets import Target
+from flow.config.zoo import ModelSpec, parse_train_settings
 from flow.errors import ConfigError
 from flow.pipeline import BuildOptions
-from flow.quant_config import check_names, parse_quant_config, read_toml
-from flow.targets import Target
-from flow.zoo import ModelSpec, parse_train_settings
 
 _BUILD_KEYS = {"vectors": int, "clock_mhz": (int, float), "data": str, "checkpoint": str, "split_seed": int}
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from flow.errors import ConfigError
-from flow.fixed import FixedType, Overflow, Rounding
+from flow.ir.fixed import FixedType, Overflow, Rounding
 
 LAYER_TYPES = ("linear", "relu", "batchnorm")
 ROLES = ("input", "weight", "bias", "scale", "shift", "output")
@@ -145,7 +145,7 @@ def make_spec(raw: dict, where: str) -> TypeSpec:
     if frac == "auto":
         frac = None
     if frac is not None and (not isinstance(frac, int) or isinstance(frac, bool)):
-        raise ConfigError(f"{where}: frac must be an integer or \"auto\", got {frac!r}")
+        raise ConfigError(f'{where}: frac must be an integer or "auto", got {frac!r}')
     try:
         rounding = Rounding(str(raw.get("rounding", "RND")).upper())
         overflow = Overflow(str(raw.get("overflow", "SAT")).upper())
@@ -194,8 +194,11 @@ def _parse_mase_roles(section: dict, where: str) -> tuple[tuple[str, dict], ...]
             raw = {"width": cfg[f"{mase}_width"], "frac": cfg.get(f"{mase}_frac_width", "auto")}
             make_spec(raw, f"{where}.{mase}")
             roles.append((role, raw))
-    unknown = {k for k in cfg if k != "name" and not any(k.startswith(p) for p in
-                                                           ("data_in_", "weight_", "bias_", "data_out_"))}
+    unknown = {
+        k
+        for k in cfg
+        if k != "name" and not any(k.startswith(p) for p in ("data_in_", "weight_", "bias_", "data_out_"))
+    }
     if unknown:
         raise ConfigError(f"{where}: unknown MASE key(s) {sorted(unknown)}")
     return tuple(roles)
@@ -211,7 +214,7 @@ def parse_quant_config(doc: dict, where: str = "config") -> QuantConfig:
         return QuantConfig()
     by = sec.get("by", "type")
     if by not in ("type", "name"):
-        raise ConfigError(f"{where}: by must be \"type\" or \"name\", got {by!r}")
+        raise ConfigError(f'{where}: by must be "type" or "name", got {by!r}')
     parse = _parse_mase_roles if mase else _parse_roles
     default, rules, graph_input = (), [], ()
     for key, value in sec.items():
@@ -226,8 +229,10 @@ def parse_quant_config(doc: dict, where: str = "config") -> QuantConfig:
             default = parse(value, f"{where}.default")
         else:
             if by == "type" and key not in LAYER_TYPES:
-                raise ConfigError(f"{where}: unknown layer type {key!r}; types are {', '.join(LAYER_TYPES)}"
-                                  " (use by = \"name\" for layer names)")
+                raise ConfigError(
+                    f"{where}: unknown layer type {key!r}; types are {', '.join(LAYER_TYPES)}"
+                    ' (use by = "name" for layer names)'
+                )
             rules.append((key, parse(value, f"{where}.{key}")))
     if by == "type":
         return QuantConfig(default, tuple(rules), (), graph_input)
@@ -262,8 +267,11 @@ def layer_quant(config: QuantConfig, name: str, kind: str) -> LayerQuant:
     for roles in (config.default, dict(config.type_rules).get(kind, ()), dict(config.name_rules).get(name, ())):
         for role, raw in roles:
             merged[role] = {**merged.get(role, {}), **raw}
-    specs = {role: make_spec(raw, f"layer {name!r} {role}") for role, raw in merged.items()
-             if role in {f.name for f in fields(LayerQuant)}}
+    specs = {
+        role: make_spec(raw, f"layer {name!r} {role}")
+        for role, raw in merged.items()
+        if role in {f.name for f in fields(LayerQuant)}
+    }
     return LayerQuant(**specs)
 
 

@@ -1,10 +1,10 @@
 """The PyTorch integer reference: the oracle every other implementation must equal bit for bit.
 
-Integer-only forward pass over a :class:`~flow.ir.QuantGraph` on int64 tensors: multiplies, adds,
-explicit shifts, rounding and overflow from :mod:`flow.fixed`; no floating point anywhere except
+Integer-only forward pass over a :class:`~flow.ir.graph.QuantGraph` on int64 tensors: multiplies, adds,
+explicit shifts, rounding and overflow from :mod:`flow.ir.fixed`; no floating point anywhere except
 :func:`encode_inputs`, which maps real features onto the input grid at the data boundary.
 
-int64 is enough: every type is at most 62 bits wide and :func:`flow.ir.exact_accum_type` sizes each
+int64 is enough: every type is at most 62 bits wide and :func:`flow.ir.graph.exact_accum_type` sizes each
 accumulator to its worst-case sum; ``check_int64_headroom`` refuses graphs where that is not so.
 """
 
@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from flow.errors import ConfigError
-from flow.fixed import apply_overflow, quantize_float, requantize
-from flow.ir import Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.ir.fixed import apply_overflow, quantize_float, requantize
+from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift
 
 
 def encode_inputs(graph: QuantGraph, features: np.ndarray) -> torch.Tensor:

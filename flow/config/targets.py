@@ -33,12 +33,37 @@ class Target:
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
-        Target("xcu250", "xcu250-figd2104-2L-e", "Alveo U250 (UltraScale+ VU13P die), the hls4ml JSC tutorial part",
-               "xcup", luts=1_728_000, ffs=3_456_000, dsps=12_288, brams=2_688),
-        Target("xcvu9p", "xcvu9p-flga2104-2L-e", "Virtex UltraScale+ VU9P, the CMS L1 trigger workhorse",
-               "xcup", luts=1_182_240, ffs=2_364_480, dsps=6_840, brams=2_160),
-        Target("xc7z020", "xc7z020clg400-1", "Zynq-7020 (PYNQ-Z2), a small 7-series SoC",
-               "xc7", luts=53_200, ffs=106_400, dsps=220, brams=140, clock_mhz=100.0),
+        Target(
+            "xcu250",
+            "xcu250-figd2104-2L-e",
+            "Alveo U250 (UltraScale+ VU13P die), the hls4ml JSC tutorial part",
+            "xcup",
+            luts=1_728_000,
+            ffs=3_456_000,
+            dsps=12_288,
+            brams=2_688,
+        ),
+        Target(
+            "xcvu9p",
+            "xcvu9p-flga2104-2L-e",
+            "Virtex UltraScale+ VU9P, the CMS L1 trigger workhorse",
+            "xcup",
+            luts=1_182_240,
+            ffs=2_364_480,
+            dsps=6_840,
+            brams=2_160,
+        ),
+        Target(
+            "xc7z020",
+            "xc7z020clg400-1",
+            "Zynq-7020 (PYNQ-Z2), a small 7-series SoC",
+            "xc7",
+            luts=53_200,
+            ffs=106_400,
+            dsps=220,
+            brams=140,
+            clock_mhz=100.0,
+        ),
     )
 }
 

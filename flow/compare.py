@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from flow.errors import MismatchError
-from flow.fixed import FixedType
-from flow.ir import QuantGraph
-from flow.reference import iter_layers
+from flow.ir.fixed import FixedType
+from flow.ir.graph import QuantGraph
+from flow.ir.reference import iter_layers
 
 
 def to_values(codes: np.ndarray, t: FixedType) -> np.ndarray:
@@ -30,8 +30,10 @@ def to_codes(values: np.ndarray, t: FixedType, what: str) -> np.ndarray:
     off = ~np.isfinite(scaled) | (scaled != np.round(scaled))
     if off.any():
         i = np.argwhere(off)[0]
-        raise MismatchError(f"{what}: output {values[tuple(i)]!r} at index {i.tolist()} is not a value of "
-                            f"{t.describe()} (scaled by 2**{t.frac} it is not an integer)")
+        raise MismatchError(
+            f"{what}: output {values[tuple(i)]!r} at index {i.tolist()} is not a value of "
+            f"{t.describe()} (scaled by 2**{t.frac} it is not an integer)"
+        )
     return scaled.astype(np.int64)
 
 
@@ -61,15 +63,18 @@ def locate(graph: QuantGraph, codes: np.ndarray, layer_codes: Callable[[str], np
             continue
         got = np.asarray(got).reshape(ref[layer.name].shape)
         if (got != ref[layer.name]).any():
-            return (f"first differing layer {layer.name!r} ({layer.kind}): got {got[0].tolist()}, "
-                    f"reference {ref[layer.name][0].tolist()}")
+            return (
+                f"first differing layer {layer.name!r} ({layer.kind}): got {got[0].tolist()}, "
+                f"reference {ref[layer.name][0].tolist()}"
+            )
     return "no intermediate layer differs, only the outputs"
 
 
-def mismatch_error(what: str, got: np.ndarray, ref: np.ndarray, bad: np.ndarray,
-                   where: str = "") -> MismatchError:
+def mismatch_error(what: str, got: np.ndarray, ref: np.ndarray, bad: np.ndarray, where: str = "") -> MismatchError:
     """The error for ``bad`` mismatching vectors: how many, the first one's index and both values."""
     i = int(bad[0])
-    msg = (f"{what} differs from the integer reference on {len(bad)} of {len(ref)} vectors; "
-           f"first: vector {i}, got {got[i].tolist()}, reference {ref[i].tolist()}")
+    msg = (
+        f"{what} differs from the integer reference on {len(bad)} of {len(ref)} vectors; "
+        f"first: vector {i}, got {got[i].tolist()}, reference {ref[i].tolist()}"
+    )
     return MismatchError(msg + (f"; {where}" if where else ""))

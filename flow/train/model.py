@@ -1,4 +1,4 @@
-"""Float PyTorch models built from a :class:`~flow.zoo.ModelSpec`, and their checkpoints.
+"""Float PyTorch models built from a :class:`~flow.config.zoo.ModelSpec`, and their checkpoints.
 
 The float model takes *standardized* features ``(x - mean) / std``; the statistics travel with the
 checkpoint so a checkpoint is usable on its own (``flow train`` output feeds ``flow build``).
@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from flow.config.zoo import ModelSpec, get_model
 from flow.errors import ConfigError
-from flow.zoo import ModelSpec, get_model
 
 
 def build_float_model(spec: ModelSpec) -> nn.Sequential:
@@ -33,18 +33,22 @@ def build_float_model(spec: ModelSpec) -> nn.Sequential:
     return nn.Sequential(modules)
 
 
-def save_float_model(path: Path, spec: ModelSpec, model: nn.Module, mean: np.ndarray, std: np.ndarray,
-                     extra: dict | None = None) -> None:
-    torch.save({
-        "format": "flow-float-v1",
-        "model": spec.name,
-        "model_ref": spec.source if spec.source != "builtin" else spec.name,
-        "layers": [asdict(layer) for layer in spec.layers],
-        "state_dict": model.state_dict(),
-        "input_mean": np.asarray(mean, dtype=np.float64),
-        "input_std": np.asarray(std, dtype=np.float64),
-        **(extra or {}),
-    }, path)
+def save_float_model(
+    path: Path, spec: ModelSpec, model: nn.Module, mean: np.ndarray, std: np.ndarray, extra: dict | None = None
+) -> None:
+    torch.save(
+        {
+            "format": "flow-float-v1",
+            "model": spec.name,
+            "model_ref": spec.source if spec.source != "builtin" else spec.name,
+            "layers": [asdict(layer) for layer in spec.layers],
+            "state_dict": model.state_dict(),
+            "input_mean": np.asarray(mean, dtype=np.float64),
+            "input_std": np.asarray(std, dtype=np.float64),
+            **(extra or {}),
+        },
+        path,
+    )
 
 
 def read_checkpoint(path: Path) -> dict:

@@ -6,13 +6,20 @@ from dataclasses import replace
 
 import numpy as np
 
-from flow.fixed import FixedType
-from flow.ir import Dense, QuantGraph, ReLU, ScaleShift, exact_accum_type
+from flow.ir.fixed import FixedType
+from flow.ir.graph import Dense, QuantGraph, ReLU, ScaleShift, exact_accum_type
 
 
-def random_graph(sizes: tuple[int, ...] = (16, 8, 5), *, seed: int = 0, input_type: FixedType | None = None,
-                 weight_bits: int = 6, act: FixedType | None = None, scale_shift: bool = False,
-                 name: str = "random") -> QuantGraph:
+def random_graph(
+    sizes: tuple[int, ...] = (16, 8, 5),
+    *,
+    seed: int = 0,
+    input_type: FixedType | None = None,
+    weight_bits: int = 6,
+    act: FixedType | None = None,
+    scale_shift: bool = False,
+    name: str = "random",
+) -> QuantGraph:
     """A Dense/ReLU chain with random integer weights, for exercising back ends.
 
     ``sizes`` are the widths of the layers' inputs and outputs; with ``scale_shift`` the chain starts
@@ -41,8 +48,15 @@ def random_graph(sizes: tuple[int, ...] = (16, 8, 5), *, seed: int = 0, input_ty
             layers.append(ReLU(f"relu{i}", act, relu_t, n_out))
             x_t = relu_t
     n_in = sizes[0]
-    return QuantGraph(name, input_type, tuple(layers), tuple(f"c{i}" for i in range(sizes[-1])),
-                      tuple(f"f{i}" for i in range(n_in)), np.zeros(n_in), np.ones(n_in))
+    return QuantGraph(
+        name,
+        input_type,
+        tuple(layers),
+        tuple(f"c{i}" for i in range(sizes[-1])),
+        tuple(f"f{i}" for i in range(n_in)),
+        np.zeros(n_in),
+        np.ones(n_in),
+    )
 
 
 def random_codes(graph: QuantGraph, n: int, *, seed: int = 0) -> np.ndarray:
@@ -77,12 +91,27 @@ def corner_graph(seed: int = 0) -> QuantGraph:
     bn0 = ScaleShift("bn0", x_t, f(8, 6), f(10, 6), a0, rng.integers(-128, 128, 16), rng.integers(-512, 512, 16))
     r0 = ReLU("relu0", a0, f(9, 5, False, "RND", "SAT"), 16)
     fc1 = _corner_dense("fc1", rng, r0.out_type, 16, 24, f(6, 4), f(12, 8), f(8, 3, True, "TRN", "WRAP"))
-    nop = ScaleShift("bn_nop", fc1.out_type, f(4, 2), f(6, 3), f(6, 2, True, "RND", "SAT"),
-                     np.full(24, 4), np.zeros(24, dtype=np.int64))
+    nop = ScaleShift(
+        "bn_nop",
+        fc1.out_type,
+        f(4, 2),
+        f(6, 3),
+        f(6, 2, True, "RND", "SAT"),
+        np.full(24, 4),
+        np.zeros(24, dtype=np.int64),
+    )
     r1 = ReLU("relu1", nop.out_type, f(7, 2, False, "TRN", "SAT"), 24)
-    fc2 = _corner_dense("fc2", rng, r1.out_type, 24, 12, f(5, 6), f(8, 6), f(12, 5, True, "RND", "WRAP"),
-                        accum_narrower_by=5)
+    fc2 = _corner_dense(
+        "fc2", rng, r1.out_type, 24, 12, f(5, 6), f(8, 6), f(12, 5, True, "RND", "WRAP"), accum_narrower_by=5
+    )
     r2 = ReLU("relu2", fc2.out_type, f(8, 4, False, "RND", "SAT"), 12)
     fc3 = _corner_dense("fc3", rng, r2.out_type, 12, 5, f(6, -1), f(10, 2), f(16, 6, True, "RND", "SAT"))
-    return QuantGraph("corners", x_t, (bn0, r0, fc1, nop, r1, fc2, r2, fc3), tuple(f"c{i}" for i in range(5)),
-                      tuple(f"f{i}" for i in range(16)), np.linspace(-1, 1, 16), np.linspace(0.5, 2, 16))
+    return QuantGraph(
+        "corners",
+        x_t,
+        (bn0, r0, fc1, nop, r1, fc2, r2, fc3),
+        tuple(f"c{i}" for i in range(5)),
+        tuple(f"f{i}" for i in range(16)),
+        np.linspace(-1, 1, 16),
+        np.linspace(0.5, 2, 16),
+    )

@@ -19,8 +19,13 @@ class Check:
 
 
 _PACKAGES = (
-    ("torch", "train, quantize, reference"), ("hls4ml", "hls4ml"), ("qonnx", "onnx"), ("onnxruntime", "onnx"),
-    ("cocotb", "sim"), ("pythia8mc", "flow data generate"), ("fastjet", "flow data generate"),
+    ("torch", "train, quantize, reference"),
+    ("hls4ml", "hls4ml"),
+    ("qonnx", "onnx"),
+    ("onnxruntime", "onnx"),
+    ("cocotb", "sim"),
+    ("pythia8mc", "flow data generate"),
+    ("fastjet", "flow data generate"),
 )
 
 
@@ -46,18 +51,38 @@ def _which(exe: str, hint: str) -> str:
 
 
 def checks() -> list[Check]:
-    from flow.sim.tools import find_verilator, find_yosys
+    from flow.tools import find_verilator, find_yosys
 
     out = [_package(n, u) for n, u in _PACKAGES]
-    out.append(_tool("verilator", lambda: (lambda v: f"{v.version} ({v.source}: {v.exe})")(find_verilator()),
-                     True, "rtl lint, sim"))
+    out.append(
+        _tool(
+            "verilator",
+            lambda: (lambda v: f"{v.version} ({v.source}: {v.exe})")(find_verilator()),
+            True,
+            "rtl lint, sim",
+        )
+    )
     out.append(_tool("yosys", lambda: (lambda y: f"{y.version} ({y.source})")(find_yosys()), True, "synth"))
     out.append(_tool("g++", lambda: _which("g++", "apt-get install g++"), True, "hls4ml C-sim, Verilator"))
     out.append(_tool("make", lambda: _which("make", "apt-get install make"), True, "Verilator"))
-    out.append(_tool("iverilog", lambda: _which("iverilog", "apt-get install iverilog"), False,
-                     "fast block tests (skipped without it)"))
+    out.append(
+        _tool(
+            "iverilog",
+            lambda: _which("iverilog", "apt-get install iverilog"),
+            False,
+            "fast block tests (skipped without it)",
+        )
+    )
     vendor = next((t for t in ("vitis_hls", "vivado_hls", "vivado") if shutil.which(t)), None)
-    out.append(Check("Vitis HLS / Vivado", vendor is not None, shutil.which(vendor) if vendor else
-                     "not found: the hls4ml project is written; synthesize it where Vitis HLS is installed",
-                     False, "vendor synthesis (optional)"))
+    out.append(
+        Check(
+            "Vitis HLS / Vivado",
+            vendor is not None,
+            shutil.which(vendor)
+            if vendor
+            else "not found: the hls4ml project is written; synthesize it where Vitis HLS is installed",
+            False,
+            "vendor synthesis (optional)",
+        )
+    )
     return out

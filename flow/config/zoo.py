@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from flow.config.quant import QuantConfig, check_names, parse_quant_config, read_toml
 from flow.errors import ConfigError, UnknownNameError
-from flow.quant_config import QuantConfig, check_names, parse_quant_config, read_toml
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MODELS_DIR = Path(__file__).resolve().parent / "models"
 LAYER_KINDS = ("linear", "batchnorm", "relu")
 
 
@@ -153,8 +153,9 @@ def spec_from_module(name: str, module, description: str = "") -> ModelSpec:
     for child_name, child in module.named_children():
         kind = kinds.get(type(child))
         if kind is None:
-            raise ConfigError(f"model {name!r}: unsupported layer {type(child).__name__}; "
-                              "use Linear, BatchNorm1d and ReLU")
+            raise ConfigError(
+                f"model {name!r}: unsupported layer {type(child).__name__}; use Linear, BatchNorm1d and ReLU"
+            )
         if kind == "linear" and inputs is None:
             inputs = child.in_features
         entry = {"type": kind, "name": child_name if not child_name.isdigit() else None}
@@ -164,8 +165,10 @@ def spec_from_module(name: str, module, description: str = "") -> ModelSpec:
     if layers and layers[0]["type"] == "batchnorm":
         inputs = module[0].num_features
     classes = next(c.out_features for c in reversed(module) if isinstance(c, nn.Linear))
-    return spec_from_toml({"name": name, "description": description, "inputs": inputs, "classes": classes,
-                           "layers": layers}, f"factory {name}")
+    return spec_from_toml(
+        {"name": name, "description": description, "inputs": inputs, "classes": classes, "layers": layers},
+        f"factory {name}",
+    )
 
 
 def register_model(name: str, factory: Callable[[], object], description: str = "") -> None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import torch
 
-from flow.fixed import FixedType
-from flow.passes.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, FoldedLayer
-from flow.qat import LayerTypes, LinearTypes, ReLUTypes, ScaleShiftTypes
-from flow.quant_config import QuantConfig, TypeSpec, graph_input_spec, layer_quant, user_roles
+from flow.config.quant import QuantConfig, TypeSpec, graph_input_spec, layer_quant, user_roles
+from flow.ir.fixed import FixedType
+from flow.quantize.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, FoldedLayer
+from flow.quantize.qat import LayerTypes, LinearTypes, ReLUTypes, ScaleShiftTypes
 
 
 def _max_abs(x: torch.Tensor) -> float:
@@ -42,8 +42,9 @@ def _kind(layer: FoldedLayer) -> str:
     return {FloatLinear: "linear", FloatScaleShift: "batchnorm", FloatReLU: "relu"}[type(layer)]
 
 
-def assign_types(folded: tuple[FoldedLayer, ...], config: QuantConfig,
-                 calib: torch.Tensor) -> tuple[FixedType, tuple[LayerTypes, ...]]:
+def assign_types(
+    folded: tuple[FoldedLayer, ...], config: QuantConfig, calib: torch.Tensor
+) -> tuple[FixedType, tuple[LayerTypes, ...]]:
     """Returns the graph input type and each layer's types (see the module docstring)."""
     x = calib.double()
     quants = [layer_quant(config, layer.name, _kind(layer)) for layer in folded]

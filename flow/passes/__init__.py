@@ -1,1 +1,0 @@
-"""Graph passes: small pure functions, one per file, each named by its verb."""

@@ -1,0 +1,1 @@
+"""From float to integer: BatchNorm folding, fixed-point type assignment, QAT."""

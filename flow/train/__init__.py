@@ -1,0 +1,1 @@
+"""Float models, their checkpoints, and the training loop."""
