@@ -4,7 +4,8 @@ The grid is the product of batch sizes, learning rates, epochs, weight and activ
 point repeated with independent seeds (``seed + repeat``). A point without bit widths reports the
 last-epoch validation accuracy of the float model; a point with bit widths trains the float model, then
 :func:`~flow.quantize.quantize_model.quantize_model` with
-:func:`~flow.studies.settings.bit_width_config` layered over the model's quantization, and reports the integer reference's validation accuracy of the result.
+:func:`~flow.studies.settings.bit_width_config` layered over the model's quantization, and reports the integer
+reference's validation accuracy of the result.
 
 Float runs are shared: the points that differ only in bit widths quantize the same float checkpoint.
 Every finished run writes its own JSON, so a rerun of the same command skips them::
