@@ -7,7 +7,7 @@ Our form (in a model TOML or a ``--config`` file)::
     input = { width = 12, frac = "auto" }
     [quantization.default]           # every layer
     output = { width = 16, frac = "auto", rounding = "RND", overflow = "SAT" }
-    [quantization.linear]            # by = "type": linear | relu | batchnorm
+    [quantization.dense]             # by = "type": dense (or "linear") | relu | batchnorm
     weight = { width = 8, frac = "auto" }
     bias = { width = 16 }
 
@@ -27,7 +27,7 @@ MASE's form is accepted too::
 ``data_in`` sets the type *entering* a layer (the graph input for the first layer, otherwise the
 producing layer's output when that has no explicit ``output``).
 
-Roles: ``input`` (graph or layer input), ``weight``, ``bias`` (linear), ``scale``, ``shift``
+Roles: ``input`` (graph or layer input), ``weight``, ``bias`` (dense), ``scale``, ``shift``
 (an unfoldable BatchNorm), ``output`` (every layer). Keys of a type spec: ``width`` (bits, with sign),
 ``frac`` (int or ``"auto"``: chosen from the observed range so the largest magnitude fits),
 ``signed`` (default: unsigned for ReLU outputs), ``rounding`` (TRN | RND), ``overflow`` (WRAP | SAT).
@@ -44,7 +44,8 @@ from pathlib import Path
 from flow.errors import ConfigError
 from flow.ir.fixed import FixedType, Overflow, Rounding
 
-LAYER_TYPES = ("linear", "relu", "batchnorm")
+LAYER_TYPES = ("dense", "relu", "batchnorm")  # argmax has no types to set: it writes a class index
+TYPE_ALIASES = {"linear": "dense"}  # PyTorch's and MASE's name for a dense layer, accepted in files
 ROLES = ("input", "weight", "bias", "scale", "shift", "output")
 _SPEC_KEYS = {"width", "frac", "signed", "rounding", "overflow"}
 
@@ -110,7 +111,7 @@ class QuantConfig:
 
 # Built-in defaults per layer type and role (before `default` and per-layer rules).
 BUILTIN: dict[str, dict[str, dict]] = {
-    "linear": {
+    "dense": {
         "weight": {"width": 8, "frac": None, "rounding": "RND", "overflow": "SAT"},
         "bias": {"width": 16, "frac": None, "rounding": "RND", "overflow": "SAT"},
         "output": {"width": 16, "frac": None, "rounding": "RND", "overflow": "SAT"},
@@ -228,6 +229,8 @@ def parse_quant_config(doc: dict, where: str = "config") -> QuantConfig:
         elif key == "default":
             default = parse(value, f"{where}.default")
         else:
+            if by == "type":
+                key = TYPE_ALIASES.get(key, key)
             if by == "type" and key not in LAYER_TYPES:
                 raise ConfigError(
                     f"{where}: unknown layer type {key!r}; types are {', '.join(LAYER_TYPES)}"

@@ -1,7 +1,7 @@
 """The model zoo: networks described by TOML files in ``models/``, plus user models.
 
-A model is a chain of ``linear``, ``batchnorm`` and ``relu`` layers over the 16 JSC features, with
-default training settings and default quantization. Users add their own by
+A model is a chain of ``dense``, ``batchnorm`` and ``relu`` layers (and a final ``argmax``) over the
+16 JSC features, with default training settings and default quantization. Users add their own by
 
 * a TOML file of the same form (``flow build path/to/net.toml``), or
 * an ``nn.Module`` factory: ``flow build mypkg.nets:make_net`` (a function returning an
@@ -19,12 +19,15 @@ from flow.config.quant import QuantConfig, check_names, parse_quant_config, read
 from flow.errors import ConfigError, UnknownNameError
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-LAYER_KINDS = ("linear", "batchnorm", "relu")
+LAYER_KINDS = ("dense", "batchnorm", "relu", "argmax")
+# Other names users write for a kind (PyTorch's and MASE's "linear"); normalized when a file is read.
+KIND_ALIASES = {"linear": "dense"}
+_DEFAULT_NAME = {"dense": "fc", "batchnorm": "bn", "relu": "relu", "argmax": "argmax"}
 
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One float layer: ``linear`` (with ``out`` features), ``batchnorm`` or ``relu``."""
+    """One float layer: ``dense`` (with ``out`` features), ``batchnorm``, ``relu`` or ``argmax``."""
 
     kind: str
     name: str
@@ -68,7 +71,7 @@ class ModelSpec:
         """Trainable parameters of the float model (BatchNorm: gamma and beta)."""
         n, width = 0, self.inputs
         for layer in self.layers:
-            if layer.kind == "linear":
+            if layer.kind == "dense":
                 n += width * layer.out + layer.out
                 width = layer.out
             elif layer.kind == "batchnorm":
@@ -98,24 +101,30 @@ def _parse_layers(raw: list, where: str, inputs: int, classes: int) -> tuple[Lay
         raise ConfigError(f"{where}: needs a non-empty [[layers]] list")
     layers, counts, width = [], dict.fromkeys(LAYER_KINDS, 0), inputs
     for i, entry in enumerate(raw):
-        kind = entry.get("type")
+        kind = KIND_ALIASES.get(entry.get("type"), entry.get("type"))
         if kind not in LAYER_KINDS:
             raise ConfigError(f"{where}: layer {i} has type {kind!r}; types are {', '.join(LAYER_KINDS)}")
         counts[kind] += 1
-        default_name = {"linear": "fc", "batchnorm": "bn", "relu": "relu"}[kind] + str(counts[kind])
+        default_name = _DEFAULT_NAME[kind] + str(counts[kind])
         out = entry.get("out")
-        if kind == "linear":
+        if kind == "dense":
             if not isinstance(out, int) or out < 1:
-                raise ConfigError(f"{where}: linear layer {i} needs out = <positive integer>")
+                raise ConfigError(f"{where}: dense layer {i} needs out = <positive integer>")
             width = out
         elif out is not None:
-            raise ConfigError(f"{where}: only linear layers take 'out' (layer {i})")
+            raise ConfigError(f"{where}: only dense layers take 'out' (layer {i})")
+        if kind == "argmax" and i != len(raw) - 1:
+            raise ConfigError(f"{where}: an argmax layer (the class decision) must be the last layer (layer {i})")
         layers.append(LayerSpec(kind, str(entry.get("name", default_name)), out))
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: layer names must be unique, got {names}")
-    if layers[-1].kind != "linear" or width != classes:
-        raise ConfigError(f"{where}: the last layer must be linear with out = classes ({classes})")
+    scores = layers[-2] if layers[-1].kind == "argmax" and len(layers) > 1 else layers[-1]
+    if scores.kind != "dense" or width != classes:
+        raise ConfigError(
+            f"{where}: the network must end with a dense layer with out = classes ({classes}), optionally "
+            "followed by argmax"
+        )
     return tuple(layers)
 
 
@@ -143,23 +152,26 @@ def load_model_file(path: Path) -> ModelSpec:
 
 
 def spec_from_module(name: str, module, description: str = "") -> ModelSpec:
-    """Describe an ``nn.Sequential`` of Linear/BatchNorm1d/ReLU as a ModelSpec."""
+    """Describe an ``nn.Sequential`` of Linear/BatchNorm1d/ReLU (and a final ArgMaxHead) as a ModelSpec."""
     from torch import nn
+
+    from flow.nn_layers import ArgMaxHead
 
     if not isinstance(module, nn.Sequential):
         raise ConfigError(f"model factory for {name!r} must return an nn.Sequential")
     layers, inputs = [], None
-    kinds = {nn.Linear: "linear", nn.BatchNorm1d: "batchnorm", nn.ReLU: "relu"}
+    kinds = {nn.Linear: "dense", nn.BatchNorm1d: "batchnorm", nn.ReLU: "relu", ArgMaxHead: "argmax"}
     for child_name, child in module.named_children():
         kind = kinds.get(type(child))
         if kind is None:
             raise ConfigError(
-                f"model {name!r}: unsupported layer {type(child).__name__}; use Linear, BatchNorm1d and ReLU"
+                f"model {name!r}: unsupported layer {type(child).__name__}; use Linear, BatchNorm1d, ReLU "
+                "and a final flow.nn_layers.ArgMaxHead"
             )
-        if kind == "linear" and inputs is None:
+        if kind == "dense" and inputs is None:
             inputs = child.in_features
         entry = {"type": kind, "name": child_name if not child_name.isdigit() else None}
-        if kind == "linear":
+        if kind == "dense":
             entry["out"] = child.out_features
         layers.append({k: v for k, v in entry.items() if v is not None})
     if layers and layers[0]["type"] == "batchnorm":

@@ -21,12 +21,14 @@ The graph input is float64 so that real-valued (standardized) features quantize 
 :func:`flow.ir.fixed.quantize_float`.
 
 Layers: ``Dense`` -> ``MatMul(x, Quant(W^T)) + Quant(b)`` [wrap] -> quantize to out_type;
-``ReLU`` -> ``Relu`` -> quantize; ``ScaleShift`` -> ``Mul(x, Quant(s)) + Quant(t)`` -> quantize.
+``ReLU`` -> ``Relu`` -> quantize; ``ScaleShift`` -> ``Mul(x, Quant(s)) + Quant(t)`` -> quantize;
+``ArgMax`` -> ``ArgMax`` (first maximum) -> ``Cast`` -> quantize to the index type.
 Each layer's output tensor is named ``<layer>_out``; the graph input is ``x``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +37,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from flow.errors import ConfigError
 from flow.ir.fixed import FixedType, Overflow, Rounding, bits_for_range
-from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift, exact_accum_type
+from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift, exact_accum_type
+from flow.registry import KindTable
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
 OPSET = 13
@@ -65,20 +68,11 @@ def _scale_shift_bits(layer: ScaleShift) -> int:
     return _signed_bits(min(prods) + min(shift, default=0), max(prods) + max(shift, default=0))
 
 
-def _grid_frac(layer: Layer) -> int:
-    return layer.in_type.frac if isinstance(layer, ReLU) else layer.product_frac
-
-
 def intermediate_bits(layer: Layer) -> int:
     """Signed bits of the largest intermediate code of ``layer``: its exact sum/product, +1 for the
     half-LSB add and the wrap arithmetic, + the left shift when ``out_type`` has more fraction bits."""
-    if isinstance(layer, Dense):
-        bits = _dense_exact(layer).width
-    elif isinstance(layer, ScaleShift):
-        bits = _scale_shift_bits(layer)
-    else:
-        bits = layer.in_type.width + 1
-    return bits + 1 + max(0, layer.out_type.frac - _grid_frac(layer))
+    kind = EXPORTERS[layer]
+    return kind.exact_bits(layer) + 1 + max(0, layer.out_type.frac - kind.grid_frac(layer))
 
 
 def compute_type(graph: QuantGraph) -> int:
@@ -188,29 +182,58 @@ def _param(b: _Builder, hint: str, codes: np.ndarray, t: FixedType, elem: int) -
     return _to_compute(b, q, list(codes.shape), elem)
 
 
+def _dense(b: _Builder, layer: Dense, x: str, elem: int, shape: list) -> str:
+    w = _param(b, f"{layer.name}_weight", layer.weight.T, layer.weight_type, elem)
+    bias = _param(b, f"{layer.name}_bias", layer.bias, layer.bias_type, elem)
+    acc = b.op("Add", [b.op("MatMul", [x, w], elem, shape), bias], elem, shape)
+    if _dense_exact(layer).width > layer.accum_type.width:
+        acc = _wrap_codes(b, acc, layer.accum_type, shape, elem, round_half=False)
+    return acc
+
+
+def _scale_shift(b: _Builder, layer: ScaleShift, x: str, elem: int, shape: list) -> str:
+    s = _param(b, f"{layer.name}_scale", layer.scale, layer.scale_type, elem)
+    t = _param(b, f"{layer.name}_shift", layer.shift, layer.shift_type, elem)
+    return b.op("Add", [b.op("Mul", [x, s], elem, shape), t], elem, shape)
+
+
+def _relu(b: _Builder, layer: ReLU, x: str, elem: int, shape: list) -> str:
+    return b.op("Relu", [x], elem, shape)
+
+
+def _argmax(b: _Builder, layer: ArgMax, x: str, elem: int, shape: list) -> str:
+    """ONNX ``ArgMax`` (keepdims, first maximum: ``select_last_index = 0``), as values of the index type."""
+    index = b.op("ArgMax", [x], TensorProto.INT64, shape, axis=1, keepdims=1, select_last_index=0)
+    return b.op("Cast", [index], elem, shape, to=elem)
+
+
+@dataclass(frozen=True)
+class QonnxKind:
+    """How one layer kind becomes QONNX nodes."""
+
+    emit: Callable  # (builder, layer, input, compute type, output shape) -> values before requantization
+    exact_bits: Callable[[Layer], int]  # signed bits of its largest exact intermediate code
+    grid_frac: Callable[[Layer], int]  # fractional bits of those values (the requantizer's input frac)
+
+
+EXPORTERS = KindTable(
+    "QONNX export",
+    LAYER_CLASSES,
+    {
+        Dense: QonnxKind(_dense, lambda g: _dense_exact(g).width, lambda g: g.product_frac),
+        ScaleShift: QonnxKind(_scale_shift, _scale_shift_bits, lambda g: g.product_frac),
+        ReLU: QonnxKind(_relu, lambda g: g.in_type.width + 1, lambda g: g.in_type.frac),
+        ArgMax: QonnxKind(_argmax, lambda g: g.out_type.width + 1, lambda g: 0),
+    },
+)
+
+
 def _layer(b: _Builder, layer: Layer, x: str, elem: int) -> str:
     """One layer reading ``x`` (compute type); returns its output Quant (float32) ``<layer>_out``."""
     shape = [b.batch, layer.n_out]
-    if isinstance(layer, Dense):
-        w = _param(b, f"{layer.name}_weight", layer.weight.T, layer.weight_type, elem)
-        acc = b.op(
-            "Add",
-            [b.op("MatMul", [x, w], elem, shape), _param(b, f"{layer.name}_bias", layer.bias, layer.bias_type, elem)],
-            elem,
-            shape,
-        )
-        if _dense_exact(layer).width > layer.accum_type.width:
-            acc = _wrap_codes(b, acc, layer.accum_type, shape, elem, round_half=False)
-        v = acc
-    elif isinstance(layer, ScaleShift):
-        s = _param(b, f"{layer.name}_scale", layer.scale, layer.scale_type, elem)
-        t = _param(b, f"{layer.name}_shift", layer.shift, layer.shift_type, elem)
-        v = b.op("Add", [b.op("Mul", [x, s], elem, shape), t], elem, shape)
-    elif isinstance(layer, ReLU):
-        v = b.op("Relu", [x], elem, shape)
-    else:
-        raise ConfigError(f"layer {layer.name!r}: kind {layer.kind!r} has no QONNX mapping")
-    return _requantize(b, v, _grid_frac(layer), layer.out_type, shape, elem, out=output_name(layer))
+    kind = EXPORTERS[layer]
+    v = kind.emit(b, layer, x, elem, shape)
+    return _requantize(b, v, kind.grid_frac(layer), layer.out_type, shape, elem, out=output_name(layer))
 
 
 def build_qonnx(graph: QuantGraph, batch: int = 1) -> onnx.ModelProto:

@@ -22,7 +22,8 @@ import re
 
 from flow.errors import ConfigError
 from flow.ir.fixed import FixedType, Overflow, Rounding
-from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.registry import KindTable, Unsupported
 
 INPUT_NAME = "x"  # the hls4ml Input layer: the argument name of the generated torch module's forward()
 
@@ -64,20 +65,28 @@ def hls_name(name: str) -> str:
     return f"l_{s}" if not s or s[0].isdigit() else s
 
 
+# hls4ml has no argmax layer (its PyTorch frontend converts Linear, BatchNorm1d and activations only).
+NO_ARGMAX = (
+    "hls4ml has no argmax layer; the hls4ml project ends at the scores before it (a trailing argmax "
+    "is left out, see flow.hls.project.hls_graph)"
+)
+
+# hls4ml precision keys of each layer kind and the FixedType each must carry.
+PRECISION_ROLES = KindTable(
+    "hls4ml precision",
+    LAYER_CLASSES,
+    {
+        Dense: lambda g: {"weight": g.weight_type, "bias": g.bias_type, "accum": g.accum_type, "result": g.out_type},
+        ScaleShift: lambda g: {"scale": g.scale_type, "bias": g.shift_type, "result": g.out_type},
+        ReLU: lambda g: {"result": g.out_type},
+        ArgMax: Unsupported(NO_ARGMAX),
+    },
+)
+
+
 def layer_roles(layer: Layer) -> dict[str, FixedType]:
     """hls4ml precision keys of one layer and the FixedType each must carry."""
-    if isinstance(layer, Dense):
-        return {
-            "weight": layer.weight_type,
-            "bias": layer.bias_type,
-            "accum": layer.accum_type,
-            "result": layer.out_type,
-        }
-    if isinstance(layer, ScaleShift):
-        return {"scale": layer.scale_type, "bias": layer.shift_type, "result": layer.out_type}
-    if isinstance(layer, ReLU):
-        return {"result": layer.out_type}
-    raise ConfigError(f"layer {layer.name!r}: kind {layer.kind!r} has no hls4ml mapping")
+    return PRECISION_ROLES[layer](layer)
 
 
 def graph_roles(graph: QuantGraph) -> dict[str, dict[str, FixedType]]:

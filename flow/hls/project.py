@@ -22,7 +22,7 @@ import contextlib
 import io
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,9 @@ from flow.compare import to_values
 from flow.config.targets import Target
 from flow.errors import ConfigError, ToolError
 from flow.hls.precision import INPUT_NAME, precision_table
-from flow.hls.torch_model import to_torch
+from flow.hls.torch_model import TORCH_MODULES, to_torch
 from flow.hls.verify import check_project
-from flow.ir.graph import QuantGraph
+from flow.ir.graph import ArgMax, Layer, QuantGraph
 
 BACKENDS = ("Vitis", "Vivado")
 _NOP_BN_PASS = "remove_nop_batch_normalization"
@@ -152,6 +152,22 @@ def write_testbench(project: HlsProject, codes: np.ndarray, ref_codes: np.ndarra
         ("tb_output_predictions.dat", to_values(ref_codes, g.output_type)),
     ):
         (tb / name).write_text("".join(" ".join(repr(float(v)) for v in row) + " \n" for row in arr))
+
+
+def hls_graph(graph: QuantGraph) -> tuple[QuantGraph, tuple[Layer, ...]]:
+    """The part of ``graph`` hls4ml can build, and the trailing class-decision layers it leaves out.
+
+    A trailing :class:`~flow.ir.graph.ArgMax` (hls4ml has no such layer) is left out: the project ends
+    at the scores and is checked there, the decision itself by the RTL and QONNX checks. Any other
+    layer hls4ml cannot build raises :class:`~flow.registry.UnsupportedLayerError`.
+    """
+    layers = list(graph.layers)
+    while len(layers) > 1 and isinstance(layers[-1], ArgMax):
+        layers.pop()
+    for layer in layers:
+        TORCH_MODULES[layer]  # raises, naming the back end and the kind, for anything else
+    kept = tuple(layers)
+    return replace(graph, layers=kept), graph.layers[len(kept) :]
 
 
 def convert(

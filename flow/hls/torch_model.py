@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from flow.hls.precision import hls_name
-from flow.ir.graph import Dense, QuantGraph, ReLU, ScaleShift
+from flow.hls.precision import NO_ARGMAX, hls_name
+from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, QuantGraph, ReLU, ScaleShift
+from flow.registry import KindTable, Unsupported
 
 
 class GraphModule(nn.Sequential):
@@ -55,14 +56,17 @@ def _batchnorm(layer: ScaleShift) -> nn.Module:
     return m
 
 
+# The torch module hls4ml's PyTorch frontend converts into each layer kind's kernel.
+TORCH_MODULES = KindTable(
+    "hls4ml",
+    LAYER_CLASSES,
+    {Dense: _linear, ScaleShift: _batchnorm, ReLU: lambda layer: nn.ReLU(), ArgMax: Unsupported(NO_ARGMAX)},
+)
+
+
 def to_torch(graph: QuantGraph) -> GraphModule:
     """The float64 module hls4ml converts; module names are the hls4ml layer names."""
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     for layer in graph.layers:
-        if isinstance(layer, Dense):
-            modules[hls_name(layer.name)] = _linear(layer)
-        elif isinstance(layer, ScaleShift):
-            modules[hls_name(layer.name)] = _batchnorm(layer)
-        elif isinstance(layer, ReLU):
-            modules[hls_name(layer.name)] = nn.ReLU()
+        modules[hls_name(layer.name)] = TORCH_MODULES[layer](layer)
     return GraphModule(modules).eval()

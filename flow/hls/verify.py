@@ -16,17 +16,18 @@ Rather than trust the config, this module parses what will be compiled and synth
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from flow.errors import ToolError
-from flow.hls.precision import hls_name, layer_roles, parse_ap_type
-from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.hls.precision import NO_ARGMAX, hls_name, layer_roles, parse_ap_type
+from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.registry import KindTable, Unsupported
 
 _CALL_RE = re.compile(r"nnet::(\w+)<\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*>\([^;]*\);\s*//\s*(\S+)")
 _STRUCT_RE = re.compile(r"struct\s+(\w+)\s*:\s*nnet::\w+\s*\{(.*?)\n\};", re.DOTALL)
 _TYPEDEF_RE = re.compile(r"^\s*typedef\s+(.+?)\s+(\w+)\s*;", re.MULTILINE)
-_KERNEL = {Dense: "dense", ScaleShift: "normalize", ReLU: "relu"}
 _CONFIG_ROLE = {"weight": "weight_t", "bias": "bias_t", "accum": "accum_t", "scale": "scale_t"}
 
 
@@ -68,10 +69,39 @@ def _check_config(layer: Layer, body: str, typedefs: dict[str, str]) -> None:
         if role == "result":
             continue
         _check_type(f"layer {layer.name!r} {role}", local.get(_CONFIG_ROLE[role], "<missing>"), typedefs, t)
-    if not isinstance(layer, ReLU) and "nnet::product::mult<" not in body:
+    READ_BACK[layer].config(layer, body)
+
+
+def _dense_config(layer: Dense, body: str) -> None:
+    if "nnet::product::mult<" not in body:
         _fail(f"layer {layer.name!r} does not use the plain nnet::product::mult product")
-    if isinstance(layer, Dense) and ("nnet::DenseLatency" not in body or not re.search(r"reuse_factor = 1;", body)):
+    if "nnet::DenseLatency" not in body or not re.search(r"reuse_factor = 1;", body):
         _fail(f"layer {layer.name!r} is not the Latency dense kernel with reuse factor 1")
+
+
+def _normalize_config(layer: ScaleShift, body: str) -> None:
+    if "nnet::product::mult<" not in body:
+        _fail(f"layer {layer.name!r} does not use the plain nnet::product::mult product")
+
+
+@dataclass(frozen=True)
+class KernelCheck:
+    """What the generated C++ of one layer kind must contain."""
+
+    kernel: str  # the nnet:: function the top calls
+    config: Callable[[Layer, str], None]  # extra checks of its config struct
+
+
+READ_BACK = KindTable(
+    "hls4ml read-back check",
+    LAYER_CLASSES,
+    {
+        Dense: KernelCheck("dense", _dense_config),
+        ScaleShift: KernelCheck("normalize", _normalize_config),
+        ReLU: KernelCheck("relu", lambda layer, body: None),
+        ArgMax: Unsupported(NO_ARGMAX),
+    },
+)
 
 
 def check_project(project_dir: Path, project_name: str, graph: QuantGraph) -> None:
@@ -81,7 +111,7 @@ def check_project(project_dir: Path, project_name: str, graph: QuantGraph) -> No
     typedefs = {name: text for text, name in _TYPEDEF_RE.findall(_read(fw / "defines.h"))}
     configs = dict(_STRUCT_RE.findall(_read(fw / "parameters.h")))
     got = [(c.name, c.kernel) for c in calls]
-    want = [(hls_name(layer.name), _KERNEL[type(layer)]) for layer in graph.layers]
+    want = [(hls_name(layer.name), READ_BACK[layer].kernel) for layer in graph.layers]
     if got != want:
         _fail(f"kernel calls {got} != expected {want} (a layer was fused, removed or added)")
     prev_t, prev_type = None, graph.input_type

@@ -12,6 +12,11 @@ Arithmetic of each layer (the integer reference in :mod:`flow.ir.reference` impl
 * :class:`ReLU`: ``out = requantize(max(x, 0), fx, out_type)``.
 * :class:`ScaleShift` (a BatchNorm that cannot be folded): ``y[i] = x[i] * s[i] +
   (t[i] << (fx + fs - ft))`` at full precision, then ``out = requantize(y, fx + fs, out_type)``.
+* :class:`ArgMax` (the trigger decision): ``out = min{i : x[i] = max_j x[j]}``, the index of the
+  first maximum as an unsigned integer code (``frac = 0``) of ``ceil(log2(n))`` bits.
+
+Each kind has one vocabulary name, its ``kind`` attribute (``dense``, ``relu``, ``scaleshift``,
+``argmax``), used in graph files, reports, templates and configuration.
 """
 
 from __future__ import annotations
@@ -157,7 +162,45 @@ class ScaleShift:
         return int(self.scale.size + self.shift.size)
 
 
-Layer = Dense | ReLU | ScaleShift
+@dataclass(frozen=True, eq=False)
+class ArgMax:
+    """Index of the first maximum of ``n`` codes: one unsigned integer code of ``out_type``."""
+
+    name: str
+    in_type: FixedType
+    out_type: FixedType
+    n: int
+
+    kind = "argmax"
+
+    def __post_init__(self) -> None:
+        need = index_type(self.n)
+        if self.out_type.signed or self.out_type.frac != 0 or self.out_type.width < need.width:
+            raise ConfigError(
+                f"layer {self.name!r}: an argmax of {self.n} values writes {need.describe()} "
+                f"(or wider, unsigned, frac 0), got {self.out_type.describe()}"
+            )
+
+    @property
+    def n_in(self) -> int:
+        return self.n
+
+    @property
+    def n_out(self) -> int:
+        return 1
+
+    @property
+    def n_params(self) -> int:
+        return 0
+
+
+def index_type(n: int) -> FixedType:
+    """The unsigned integer type of a class index in ``0..n-1`` (at least 1 bit)."""
+    return FixedType(bits_for_range(0, max(n - 1, 1), signed=False), 0, False, "TRN", "WRAP")
+
+
+Layer = Dense | ReLU | ScaleShift | ArgMax
+LAYER_CLASSES: tuple[type, ...] = (Dense, ReLU, ScaleShift, ArgMax)
 
 
 def exact_accum_type(
@@ -202,6 +245,9 @@ class QuantGraph:
                     f"layer {layer.name!r} reads {layer.in_type.describe()} but its input is {prev.describe()}"
                 )
             prev = layer.out_type
+        for a, b in zip(self.layers[:-1], self.layers[1:], strict=True):
+            if a.n_out != b.n_in:
+                raise ConfigError(f"layer {b.name!r} reads {b.n_in} values but {a.name!r} writes {a.n_out}")
 
     @property
     def n_inputs(self) -> int:
@@ -250,36 +296,48 @@ def precision_rows(graph: QuantGraph) -> list[dict]:
     return rows
 
 
-_TYPE_FIELDS = {
-    "dense": ("in_type", "weight_type", "bias_type", "accum_type", "out_type"),
-    "relu": ("in_type", "out_type"),
-    "scaleshift": ("in_type", "scale_type", "shift_type", "out_type"),
+@dataclass(frozen=True)
+class _Fields:
+    """How a layer kind is written to and read from a graph file."""
+
+    types: tuple[str, ...]  # FixedType fields
+    arrays: tuple[str, ...] = ()  # int64 code arrays
+    ints: tuple[str, ...] = ()  # plain integers
+
+
+_FIELDS: dict[type, _Fields] = {
+    Dense: _Fields(("in_type", "weight_type", "bias_type", "accum_type", "out_type"), ("weight", "bias")),
+    ReLU: _Fields(("in_type", "out_type"), ints=("n",)),
+    ScaleShift: _Fields(("in_type", "scale_type", "shift_type", "out_type"), ("scale", "shift")),
+    ArgMax: _Fields(("in_type", "out_type"), ints=("n",)),
 }
-_ARRAY_FIELDS = {"dense": ("weight", "bias"), "relu": (), "scaleshift": ("scale", "shift")}
-_CLASSES = {"dense": Dense, "relu": ReLU, "scaleshift": ScaleShift}
+_BY_KIND = {cls.kind: cls for cls in _FIELDS}
+
+
+def layer_arrays(layer: Layer) -> dict[str, np.ndarray]:
+    """The constant code arrays of a layer by role (``{"weight": ..., "bias": ...}`` for a Dense)."""
+    return {k: getattr(layer, k) for k in _FIELDS[type(layer)].arrays}
 
 
 def _layer_to_dict(layer: Layer) -> dict:
+    f = _FIELDS[type(layer)]
     d: dict = {"kind": layer.kind, "name": layer.name}
-    for f in _TYPE_FIELDS[layer.kind]:
-        d[f] = getattr(layer, f).to_dict()
-    for f in _ARRAY_FIELDS[layer.kind]:
-        d[f] = getattr(layer, f).tolist()
-    if layer.kind == "relu":
-        d["n"] = layer.n
+    d.update({k: getattr(layer, k).to_dict() for k in f.types})
+    d.update({k: getattr(layer, k).tolist() for k in f.arrays})
+    d.update({k: int(getattr(layer, k)) for k in f.ints})
     return d
 
 
 def _layer_from_dict(d: dict) -> Layer:
-    kind = d["kind"]
+    cls = _BY_KIND.get(d.get("kind"))
+    if cls is None:
+        raise ConfigError(f"graph file: unknown layer kind {d.get('kind')!r}; kinds are {', '.join(_BY_KIND)}")
+    f = _FIELDS[cls]
     kwargs: dict = {"name": d["name"]}
-    for f in _TYPE_FIELDS[kind]:
-        kwargs[f] = FixedType.from_dict(d[f])
-    for f in _ARRAY_FIELDS[kind]:
-        kwargs[f] = np.asarray(d[f], dtype=np.int64)
-    if kind == "relu":
-        kwargs["n"] = int(d["n"])
-    return _CLASSES[kind](**kwargs)
+    kwargs.update({k: FixedType.from_dict(d[k]) for k in f.types})
+    kwargs.update({k: np.asarray(d[k], dtype=np.int64) for k in f.arrays})
+    kwargs.update({k: int(d[k]) for k in f.ints})
+    return cls(**kwargs)
 
 
 def graph_to_dict(g: QuantGraph) -> dict:

@@ -17,7 +17,8 @@ import torch
 
 from flow.errors import ConfigError
 from flow.ir.fixed import apply_overflow, quantize_float, requantize
-from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.registry import KindTable
 
 
 def encode_inputs(graph: QuantGraph, features: np.ndarray) -> torch.Tensor:
@@ -46,11 +47,18 @@ def scale_shift(layer: ScaleShift, x: torch.Tensor) -> torch.Tensor:
     return requantize(x * s + t, layer.product_frac, layer.out_type)
 
 
-_KERNELS = {"dense": dense, "relu": relu, "scaleshift": scale_shift}
+def argmax(layer: ArgMax, x: torch.Tensor) -> torch.Tensor:
+    """Index of the first maximum of each row, as a ``[N, 1]`` int64 code (ties go to the lower index)."""
+    return torch.argmax(x, dim=1, keepdim=True).to(torch.int64)
+
+
+KERNELS = KindTable(
+    "integer reference", LAYER_CLASSES, {Dense: dense, ReLU: relu, ScaleShift: scale_shift, ArgMax: argmax}
+)
 
 
 def run_layer(layer: Layer, x: torch.Tensor) -> torch.Tensor:
-    return _KERNELS[layer.kind](layer, x)
+    return KERNELS[layer](layer, x)
 
 
 def iter_layers(graph: QuantGraph, codes: torch.Tensor) -> Iterator[tuple[Layer, torch.Tensor]]:
@@ -76,8 +84,12 @@ def predict(graph: QuantGraph, features: np.ndarray) -> np.ndarray:
 
 
 def classify(codes: np.ndarray) -> np.ndarray:
-    """Class index per row: the first maximum of the output codes (ties go to the lower index)."""
-    return np.argmax(codes, axis=1)
+    """Class index per row: the first maximum of the output codes (ties go to the lower index).
+
+    A row of a single code is already a class index (the output of an :class:`~flow.ir.graph.ArgMax`).
+    """
+    codes = np.asarray(codes)
+    return codes[:, 0].astype(np.int64) if codes.shape[1] == 1 else np.argmax(codes, axis=1)
 
 
 def check_int64_headroom(graph: QuantGraph) -> None:

@@ -11,24 +11,29 @@ the producing layer's ``output`` type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
-from flow.config.quant import QuantConfig, TypeSpec, graph_input_spec, layer_quant, user_roles
+from flow.config.quant import LayerQuant, QuantConfig, TypeSpec, graph_input_spec, layer_quant, user_roles
 from flow.ir.fixed import FixedType
-from flow.quantize.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, FoldedLayer
-from flow.quantize.qat import LayerTypes, LinearTypes, ReLUTypes, ScaleShiftTypes
+from flow.ir.graph import index_type
+from flow.quantize.fold_batchnorm import (
+    FOLDED_CLASSES,
+    FloatArgMax,
+    FloatLinear,
+    FloatReLU,
+    FloatScaleShift,
+    FoldedLayer,
+)
+from flow.quantize.qat import ArgMaxTypes, LayerTypes, LinearTypes, ReLUTypes, ScaleShiftTypes
+from flow.registry import KindTable
 
 
 def _max_abs(x: torch.Tensor) -> float:
     return float(x.abs().max()) if x.numel() else 0.0
-
-
-def _run(layer: FoldedLayer, x: torch.Tensor) -> torch.Tensor:
-    if isinstance(layer, FloatLinear):
-        return x @ layer.weight.T + layer.bias
-    if isinstance(layer, FloatScaleShift):
-        return x * layer.scale + layer.shift
-    return torch.relu(x)
 
 
 def _capped(spec: TypeSpec, value: torch.Tensor, max_frac: int) -> FixedType:
@@ -38,8 +43,46 @@ def _capped(spec: TypeSpec, value: torch.Tensor, max_frac: int) -> FixedType:
     return t
 
 
-def _kind(layer: FoldedLayer) -> str:
-    return {FloatLinear: "linear", FloatScaleShift: "batchnorm", FloatReLU: "relu"}[type(layer)]
+@dataclass(frozen=True)
+class KindRule:
+    """How type assignment treats one folded layer kind."""
+
+    kind: str  # the configuration's name of the kind ([quantization.<kind>])
+    run: Callable[[Any, torch.Tensor], torch.Tensor]  # float64 forward pass, for the observed ranges
+    # (layer, resolved config, input type, output values, output spec) -> the layer's types
+    types: Callable[[Any, LayerQuant, FixedType, torch.Tensor, TypeSpec], LayerTypes]
+
+
+def _linear_types(layer: FloatLinear, q: LayerQuant, x_t: FixedType, y: torch.Tensor, out: TypeSpec) -> LinearTypes:
+    w_t = q.weight.resolve(_max_abs(layer.weight))
+    return LinearTypes(w_t, _capped(q.bias, layer.bias, x_t.frac + w_t.frac), out.resolve(_max_abs(y)))
+
+
+def _scale_shift_types(layer: FloatScaleShift, q: LayerQuant, x_t: FixedType, y: torch.Tensor, out: TypeSpec):
+    s_t = q.scale.resolve(_max_abs(layer.scale))
+    return ScaleShiftTypes(s_t, _capped(q.shift, layer.shift, x_t.frac + s_t.frac), out.resolve(_max_abs(y)))
+
+
+def _relu_types(layer: FloatReLU, q: LayerQuant, x_t: FixedType, y: torch.Tensor, out: TypeSpec) -> ReLUTypes:
+    return ReLUTypes(out.resolve(_max_abs(y), signed_default=False))
+
+
+RULES = KindTable(
+    "type assignment",
+    FOLDED_CLASSES,
+    {
+        FloatLinear: KindRule("dense", lambda m, x: x @ m.weight.T + m.bias, _linear_types),
+        FloatScaleShift: KindRule("batchnorm", lambda m, x: x * m.scale + m.shift, _scale_shift_types),
+        FloatReLU: KindRule(
+            "relu",
+            lambda m, x: torch.relu(x),
+            lambda m, q, x_t, y, out: ReLUTypes(out.resolve(_max_abs(y), signed_default=False)),
+        ),
+        # The decision passes the scores through in float (see flow.nn_layers.ArgMaxHead); its output
+        # type is the class index, whatever the configuration says.
+        FloatArgMax: KindRule("argmax", lambda m, x: x, lambda m, q, x_t, y, out: ArgMaxTypes(index_type(y.shape[1]))),
+    },
+)
 
 
 def assign_types(
@@ -47,24 +90,17 @@ def assign_types(
 ) -> tuple[FixedType, tuple[LayerTypes, ...]]:
     """Returns the graph input type and each layer's types (see the module docstring)."""
     x = calib.double()
-    quants = [layer_quant(config, layer.name, _kind(layer)) for layer in folded]
-    set_by_user = [user_roles(config, layer.name, _kind(layer)) for layer in folded]
+    rules = [RULES[layer] for layer in folded]
+    quants = [layer_quant(config, layer.name, rule.kind) for layer, rule in zip(folded, rules, strict=True)]
+    set_by_user = [user_roles(config, layer.name, rule.kind) for layer, rule in zip(folded, rules, strict=True)]
     in_spec = quants[0].input or graph_input_spec(config)
     x_t = in_spec.resolve(_max_abs(x))
     input_type, types = x_t, []
-    for i, (layer, q) in enumerate(zip(folded, quants, strict=True)):
-        y = _run(layer, x)
+    for i, (layer, rule, q) in enumerate(zip(folded, rules, quants, strict=True)):
+        y = rule.run(layer, x)
         nxt = quants[i + 1].input if i + 1 < len(quants) else None
         out_spec = nxt if nxt is not None and "output" not in set_by_user[i] else q.output
-        signed_default = not isinstance(layer, FloatReLU)
-        out_t = out_spec.resolve(_max_abs(y), signed_default=signed_default)
-        if isinstance(layer, FloatLinear):
-            w_t = q.weight.resolve(_max_abs(layer.weight))
-            types.append(LinearTypes(w_t, _capped(q.bias, layer.bias, x_t.frac + w_t.frac), out_t))
-        elif isinstance(layer, FloatScaleShift):
-            s_t = q.scale.resolve(_max_abs(layer.scale))
-            types.append(ScaleShiftTypes(s_t, _capped(q.shift, layer.shift, x_t.frac + s_t.frac), out_t))
-        else:
-            types.append(ReLUTypes(out_t))
-        x, x_t = y, out_t
+        t = rule.types(layer, q, x_t, y, out_spec)
+        types.append(t)
+        x, x_t = y, t.out
     return input_type, tuple(types)

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from flow.errors import ConfigError
+from flow.nn_layers import ArgMaxHead
+from flow.registry import KindTable
+
 
 @dataclass(frozen=True, eq=False)
 class FloatLinear:
@@ -37,7 +41,20 @@ class FloatReLU:
     name: str
 
 
-FoldedLayer = FloatLinear | FloatScaleShift | FloatReLU
+@dataclass(frozen=True)
+class FloatArgMax:
+    name: str
+
+
+FoldedLayer = FloatLinear | FloatScaleShift | FloatReLU | FloatArgMax
+FOLDED_CLASSES: tuple[type, ...] = (FloatLinear, FloatScaleShift, FloatReLU, FloatArgMax)
+# The constant parameters of each kind, by role name (the field of the folded layer, of the QAT
+# module and of its types record, and the quantization role of the configuration).
+PARAM_ROLES = KindTable(
+    "parameter roles",
+    FOLDED_CLASSES,
+    {FloatLinear: ("weight", "bias"), FloatScaleShift: ("scale", "shift"), FloatReLU: (), FloatArgMax: ()},
+)
 
 
 def _affine(bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,22 +62,38 @@ def _affine(bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
     return a, bn.bias.detach().double() - a * bn.running_mean.double()
 
 
+def _linear(name: str, m: nn.Linear, out: list[FoldedLayer]) -> None:
+    out.append(FloatLinear(name, m.weight.detach().double(), m.bias.detach().double()))
+
+
+def _batchnorm(name: str, m: nn.BatchNorm1d, out: list[FoldedLayer]) -> None:
+    a, c = _affine(m)
+    prev = out[-1] if out else None
+    if isinstance(prev, FloatLinear):
+        out[-1] = FloatLinear(prev.name, a[:, None] * prev.weight, a * prev.bias + c)
+    else:
+        out.append(FloatScaleShift(name, a, c))
+
+
+# How each float module enters the folded chain (keyed by the torch class; anything else is refused).
+_FOLD = {
+    nn.Linear: _linear,
+    nn.BatchNorm1d: _batchnorm,
+    nn.ReLU: lambda name, m, out: out.append(FloatReLU(name)),
+    ArgMaxHead: lambda name, m, out: out.append(FloatArgMax(name)),
+}
+
+
 def fold_batchnorm(model: nn.Sequential) -> tuple[FoldedLayer, ...]:
-    """A Linear/BatchNorm1d/ReLU chain -> Linear/ScaleShift/ReLU chain computing the same function
-    (in eval mode), in float64."""
+    """A Linear/BatchNorm1d/ReLU(/ArgMaxHead) chain -> Linear/ScaleShift/ReLU(/ArgMax) chain computing
+    the same function (in eval mode), in float64."""
     out: list[FoldedLayer] = []
     for name, module in model.named_children():
-        if isinstance(module, nn.Linear):
-            out.append(FloatLinear(name, module.weight.detach().double(), module.bias.detach().double()))
-        elif isinstance(module, nn.BatchNorm1d):
-            a, c = _affine(module)
-            prev = out[-1] if out else None
-            if isinstance(prev, FloatLinear):
-                out[-1] = FloatLinear(prev.name, a[:, None] * prev.weight, a * prev.bias + c)
-            else:
-                out.append(FloatScaleShift(name, a, c))
-        elif isinstance(module, nn.ReLU):
-            out.append(FloatReLU(name))
-        else:
-            raise TypeError(f"cannot fold layer {name!r} of type {type(module).__name__}")
+        fold = _FOLD.get(type(module))
+        if fold is None:
+            raise ConfigError(
+                f"cannot fold layer {name!r} of type {type(module).__name__}; "
+                f"supported: {', '.join(c.__name__ for c in _FOLD)}"
+            )
+        fold(name, module, out)
     return tuple(out)

@@ -16,8 +16,16 @@ import torch
 from torch import nn
 
 from flow.ir.fixed import FixedType, Overflow, Rounding, quantize_float
-from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift, exact_accum_type
-from flow.quantize.fold_batchnorm import FloatLinear, FloatReLU, FloatScaleShift, FoldedLayer
+from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift, exact_accum_type
+from flow.quantize.fold_batchnorm import (
+    FOLDED_CLASSES,
+    FloatArgMax,
+    FloatLinear,
+    FloatReLU,
+    FloatScaleShift,
+    FoldedLayer,
+)
+from flow.registry import KindTable
 
 
 def fake_quantize(x: torch.Tensor, t: FixedType) -> torch.Tensor:
@@ -59,42 +67,108 @@ class ReLUTypes:
     out: FixedType
 
 
-LayerTypes = LinearTypes | ScaleShiftTypes | ReLUTypes
+@dataclass(frozen=True)
+class ArgMaxTypes:
+    out: FixedType  # the class-index type (flow.ir.graph.index_type)
+
+
+LayerTypes = LinearTypes | ScaleShiftTypes | ReLUTypes | ArgMaxTypes
 
 
 class QLinear(nn.Module):
-    def __init__(self, name: str, weight: torch.Tensor, bias: torch.Tensor, types: LinearTypes):
+    def __init__(self, layer: FloatLinear, types: LinearTypes):
         super().__init__()
-        self.name, self.types = name, types
-        self.weight = nn.Parameter(weight.float().clone())
-        self.bias = nn.Parameter(bias.float().clone())
+        self.name, self.types = layer.name, types
+        self.weight = nn.Parameter(layer.weight.float().clone())
+        self.bias = nn.Parameter(layer.bias.float().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = fake_quantize(self.weight.to(x.dtype), self.types.weight)
         b = fake_quantize(self.bias.to(x.dtype), self.types.bias)
         return fake_quantize(x @ w.T + b, self.types.out)
 
+    def folded(self) -> FloatLinear:
+        return FloatLinear(self.name, self.weight.detach().double(), self.bias.detach().double())
+
+    def to_layer(self, x_t: FixedType, n_in: int) -> Dense:
+        t = self.types
+        w, b = _codes(self.weight.double(), t.weight), _codes(self.bias.double(), t.bias)
+        return Dense(self.name, x_t, t.weight, t.bias, exact_accum_type(x_t, w, t.weight, b, t.bias), t.out, w, b)
+
 
 class QScaleShift(nn.Module):
-    def __init__(self, name: str, scale: torch.Tensor, shift: torch.Tensor, types: ScaleShiftTypes):
+    def __init__(self, layer: FloatScaleShift, types: ScaleShiftTypes):
         super().__init__()
-        self.name, self.types = name, types
-        self.scale = nn.Parameter(scale.float().clone())
-        self.shift = nn.Parameter(shift.float().clone())
+        self.name, self.types = layer.name, types
+        self.scale = nn.Parameter(layer.scale.float().clone())
+        self.shift = nn.Parameter(layer.shift.float().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = fake_quantize(self.scale.to(x.dtype), self.types.scale)
         t = fake_quantize(self.shift.to(x.dtype), self.types.shift)
         return fake_quantize(x * s + t, self.types.out)
 
+    def folded(self) -> FloatScaleShift:
+        return FloatScaleShift(self.name, self.scale.detach().double(), self.shift.detach().double())
+
+    def to_layer(self, x_t: FixedType, n_in: int) -> ScaleShift:
+        t = self.types
+        s, sh = _codes(self.scale.double(), t.scale), _codes(self.shift.double(), t.shift)
+        return ScaleShift(self.name, x_t, t.scale, t.shift, t.out, s, sh)
+
 
 class QReLU(nn.Module):
-    def __init__(self, name: str, types: ReLUTypes):
+    def __init__(self, layer: FloatReLU, types: ReLUTypes):
         super().__init__()
-        self.name, self.types = name, types
+        self.name, self.types = layer.name, types
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return fake_quantize(torch.relu(x), self.types.out)
+
+    def folded(self) -> FloatReLU:
+        return FloatReLU(self.name)
+
+    def to_layer(self, x_t: FixedType, n_in: int) -> ReLU:
+        return ReLU(self.name, x_t, self.types.out, n_in)
+
+
+class QArgMax(nn.Module):
+    """The class decision. Training and evaluation see the logits (``forward`` passes them through,
+    and ``argmax`` of them is the prediction); :meth:`decide` gives the index codes the hardware writes."""
+
+    def __init__(self, layer: FloatArgMax, types: ArgMaxTypes):
+        super().__init__()
+        self.name, self.types = layer.name, types
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @staticmethod
+    def decide(x: torch.Tensor) -> torch.Tensor:
+        return torch.argmax(x, dim=1, keepdim=True).to(x.dtype)
+
+    def folded(self) -> FloatArgMax:
+        return FloatArgMax(self.name)
+
+    def to_layer(self, x_t: FixedType, n_in: int) -> ArgMax:
+        return ArgMax(self.name, x_t, self.types.out, n_in)
+
+
+# The QAT module of each folded layer kind.
+QAT_MODULES = KindTable(
+    "QAT", FOLDED_CLASSES, {FloatLinear: QLinear, FloatScaleShift: QScaleShift, FloatReLU: QReLU, FloatArgMax: QArgMax}
+)
+# The QAT types record of each IR layer kind (to rebuild a QAT model for an integer graph).
+LAYER_TYPES = KindTable(
+    "QAT types",
+    LAYER_CLASSES,
+    {
+        Dense: lambda g: LinearTypes(g.weight_type, g.bias_type, g.out_type),
+        ScaleShift: lambda g: ScaleShiftTypes(g.scale_type, g.shift_type, g.out_type),
+        ReLU: lambda g: ReLUTypes(g.out_type),
+        ArgMax: lambda g: ArgMaxTypes(g.out_type),
+    },
+)
 
 
 class QuantModel(nn.Module):
@@ -103,15 +177,7 @@ class QuantModel(nn.Module):
     def __init__(self, input_type: FixedType, folded: tuple[FoldedLayer, ...], types: tuple[LayerTypes, ...]):
         super().__init__()
         self.input_type = input_type
-        mods: list[nn.Module] = []
-        for layer, t in zip(folded, types, strict=True):
-            if isinstance(layer, FloatLinear):
-                mods.append(QLinear(layer.name, layer.weight, layer.bias, t))
-            elif isinstance(layer, FloatScaleShift):
-                mods.append(QScaleShift(layer.name, layer.scale, layer.shift, t))
-            else:
-                mods.append(QReLU(layer.name, t))
-        self.layers = nn.ModuleList(mods)
+        self.layers = nn.ModuleList(QAT_MODULES[layer](layer, t) for layer, t in zip(folded, types, strict=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = fake_quantize(x, self.input_type)
@@ -119,30 +185,20 @@ class QuantModel(nn.Module):
             x = layer(x)
         return x
 
+    def decide(self, x: torch.Tensor) -> torch.Tensor:
+        """What the hardware outputs: :meth:`forward`, then the class index if the graph ends in an ArgMax."""
+        y = self(x)
+        last = self.layers[-1] if len(self.layers) else None
+        return last.decide(y) if isinstance(last, QArgMax) else y
+
     def folded(self) -> tuple[FoldedLayer, ...]:
         """The current (float, unquantized) parameters as folded layers."""
-        out: list[FoldedLayer] = []
-        for m in self.layers:
-            if isinstance(m, QLinear):
-                out.append(FloatLinear(m.name, m.weight.detach().double(), m.bias.detach().double()))
-            elif isinstance(m, QScaleShift):
-                out.append(FloatScaleShift(m.name, m.scale.detach().double(), m.shift.detach().double()))
-            else:
-                out.append(FloatReLU(m.name))
-        return tuple(out)
+        return tuple(m.folded() for m in self.layers)
 
 
 def layer_types(graph: QuantGraph) -> tuple[LayerTypes, ...]:
     """The per-layer types of an integer graph, as the QAT model holds them."""
-    out: list[LayerTypes] = []
-    for layer in graph.layers:
-        if isinstance(layer, Dense):
-            out.append(LinearTypes(layer.weight_type, layer.bias_type, layer.out_type))
-        elif isinstance(layer, ScaleShift):
-            out.append(ScaleShiftTypes(layer.scale_type, layer.shift_type, layer.out_type))
-        else:
-            out.append(ReLUTypes(layer.out_type))
-    return tuple(out)
+    return tuple(LAYER_TYPES[layer](layer) for layer in graph.layers)
 
 
 def _codes(x: torch.Tensor, t: FixedType) -> np.ndarray:
@@ -160,19 +216,11 @@ def to_graph(
     """Extract the integer graph: every parameter's codes in its type (the same rounding as the
     fake quantizer), accumulators sized by :func:`flow.ir.graph.exact_accum_type`."""
     layers: list[Layer] = []
-    x_t = model.input_type
+    x_t, n = model.input_type, len(mean)
     for m in model.layers:
-        t = m.types
-        if isinstance(m, QLinear):
-            w, b = _codes(m.weight.double(), t.weight), _codes(m.bias.double(), t.bias)
-            acc = exact_accum_type(x_t, w, t.weight, b, t.bias)
-            layers.append(Dense(m.name, x_t, t.weight, t.bias, acc, t.out, w, b))
-        elif isinstance(m, QScaleShift):
-            s, sh = _codes(m.scale.double(), t.scale), _codes(m.shift.double(), t.shift)
-            layers.append(ScaleShift(m.name, x_t, t.scale, t.shift, t.out, s, sh))
-        else:
-            layers.append(ReLU(m.name, x_t, t.out, layers[-1].n_out if layers else len(mean)))
-        x_t = t.out
+        layer = m.to_layer(x_t, n)
+        layers.append(layer)
+        x_t, n = layer.out_type, layer.n_out
     return QuantGraph(
         name,
         model.input_type,

@@ -28,7 +28,8 @@ import jinja2
 import flow
 from flow.errors import ConfigError
 from flow.ir.fixed import FixedType, Overflow, Rounding, bits_for_range
-from flow.ir.graph import Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
+from flow.registry import KindTable
 
 GENERATOR = "flow.rtl.generate"
 
@@ -370,6 +371,68 @@ def relu_params(layer: ReLU) -> list[tuple[str, int]]:
     ]
 
 
+ARGMAX_LEVELS_PER_STAGE = 2  # compare-select levels between registers of an argmax (a compare is a carry chain)
+
+
+def argmax_module(layer: ArgMax, module: str, model: str) -> tuple[str, int]:
+    """Verilog of an ArgMax layer as module ``module`` (a compare-select tournament), and its latency."""
+    cands = [f"c0_{i}" for i in range(layer.n)]
+    levels = []
+    while len(cands) > 1 or not levels:
+        k = len(levels) + 1
+        pairs = [(cands[j], cands[j + 1] if j + 1 < len(cands) else None) for j in range(0, len(cands), 2)]
+        nodes = [{"name": f"c{k}_{j}", "a": a, "b": b} for j, (a, b) in enumerate(pairs)]
+        levels.append({"nodes": nodes, "registered": False})
+        cands = [node["name"] for node in nodes]
+    for k, level in enumerate(levels, start=1):
+        level["registered"] = k % ARGMAX_LEVELS_PER_STAGE == 0 or k == len(levels)
+    latency = sum(level["registered"] for level in levels)
+    text = render(
+        "argmax.v.j2",
+        banner=banner(f"{module}.v", model),
+        module=module,
+        layer=layer.name,
+        n=layer.n,
+        in_w=layer.in_type.width,
+        in_signed=layer.in_type.signed,
+        in_desc=layer.in_type.describe(),
+        out_w=layer.out_type.width,
+        levels=levels,
+        levels_per_stage=ARGMAX_LEVELS_PER_STAGE,
+        latency=latency,
+        final=cands[0],
+    )
+    return text, latency
+
+
+@dataclass(frozen=True)
+class Block:
+    """The RTL of one layer: the module instantiated for it, its own file's text (None for a library
+    module), its latency in cycles and the HDL parameters of the instance."""
+
+    module: str
+    text: str | None
+    latency: int
+    params: tuple[tuple[str, int], ...] = ()
+
+
+def _generated(text_and_latency: tuple[str, int], module: str) -> Block:
+    return Block(module, text_and_latency[0], text_and_latency[1])
+
+
+# The RTL block of each layer kind: (layer, module name for a generated module, model, adder fan-in) -> Block.
+RTL_BLOCKS = KindTable(
+    "RTL",
+    LAYER_CLASSES,
+    {
+        Dense: lambda g, module, model, fanin: _generated(dense_module(g, module, model, fanin), module),
+        ScaleShift: lambda g, module, model, fanin: _generated(scale_shift_module(g, module, model), module),
+        ReLU: lambda g, module, model, fanin: Block("flow_relu", None, 1, tuple(relu_params(g))),
+        ArgMax: lambda g, module, model, fanin: _generated(argmax_module(g, module, model), module),
+    },
+)
+
+
 # -------------------------------------------------------------------------------------- top
 
 
@@ -392,20 +455,11 @@ def build_design(graph: QuantGraph, *, top: str | None = None, fanin: int = 8) -
         if inst in seen:
             raise ConfigError(f"two layers map to the same Verilog name {inst!r}; rename one")
         seen.add(inst)
-        params: list[tuple[str, int]] = []
-        file = None
-        if isinstance(layer, Dense):
-            module = f"{top}_{inst}"
+        block = RTL_BLOCKS[layer](layer, f"{top}_{inst}", model, fanin)
+        module, latency, params, file = block.module, block.latency, list(block.params), None
+        if block.text is not None:
             file = f"{module}.v"
-            files[file], latency = dense_module(layer, module, model, fanin)
-        elif isinstance(layer, ScaleShift):
-            module = f"{top}_{inst}"
-            file = f"{module}.v"
-            files[file], latency = scale_shift_module(layer, module, model)
-        elif isinstance(layer, ReLU):
-            module, latency, params = "flow_relu", 1, relu_params(layer)
-        else:  # pragma: no cover - QuantGraph only holds the three kinds
-            raise ConfigError(f"layer {layer.name!r}: no RTL template for kind {layer.kind!r}")
+            files[file] = block.text
         info = LayerRtl(layer.name, layer.kind, module, inst, latency, layer.n_out, layer.out_type, file, tuple(params))
         layers.append(info)
         top_layers.append(

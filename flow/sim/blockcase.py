@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from flow.ir.fixed import FixedType
-from flow.ir.graph import Dense, ReLU, ScaleShift, exact_accum_type
+from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, ReLU, ScaleShift, exact_accum_type, index_type
 from flow.ir.reference import run_layer
+from flow.registry import KindTable
 from flow.sim.check import valid_pattern
 
 
@@ -88,6 +89,28 @@ def relu_layer(params: dict) -> ReLU:
         "SAT" if params["SAT"] else "WRAP",
     )
     return ReLU("relu", in_t, out_t, params["N"])
+
+
+def random_relu(seed: int) -> ReLU:
+    rng = np.random.default_rng(seed)
+    return ReLU(
+        f"relu{seed}", _fixed(rng, 2, 12), _fixed(rng, 1, 12, signed=bool(rng.integers(2))), int(rng.integers(1, 9))
+    )
+
+
+def random_argmax(seed: int) -> ArgMax:
+    """Narrow inputs (2..6 bits) so that ties, which must go to the lower index, are frequent."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    return ArgMax(f"argmax{seed}", _fixed(rng, 2, 6), index_type(n), n)
+
+
+# A random layer of each kind for the block testbenches, from a seed.
+RANDOM_LAYERS = KindTable(
+    "block testbench",
+    LAYER_CLASSES,
+    {Dense: random_dense, ScaleShift: random_scale_shift, ReLU: random_relu, ArgMax: random_argmax},
+)
 
 
 def write_vectors(path: Path, layer, n_rows: int, seed: int, latency: int) -> dict:

@@ -14,7 +14,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from flow.sim.codec import pack_hex, unpack_hex
+from flow.sim.codec import pack_hex, unpack_hex, unsigned_value
 
 
 def config() -> dict:
@@ -54,7 +54,7 @@ async def stream_block(
     for k in range(len(flags) + latency + 3):
         if k > 0 and dut.out_valid.value == 1:
             out_cycles.append(k)
-            out_words.append(format(dut.out_data.value.to_unsigned(), "x"))
+            out_words.append(format(unsigned_value(dut.out_data.value), "x"))
         if k < len(flags) and flags[k]:
             dut.in_valid.value = 1
             dut.in_data.value = words[k_vec]

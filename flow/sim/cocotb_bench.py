@@ -19,7 +19,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
 
 from flow.sim.check import compare, read_capture
-from flow.sim.codec import unpack_hex
+from flow.sim.codec import unpack_hex, unsigned_value
 
 
 def _config() -> dict:
@@ -78,7 +78,7 @@ async def drive(dut):
     for k in range(n_cycles):
         if k > 0 and dut.out_valid.value == 1:
             out_cycles.append(k)
-            out_words.append(format(dut.out_data.value.to_unsigned(), "x"))
+            out_words.append(format(unsigned_value(dut.out_data.value), "x"))
         if k < len(valids):
             dut.in_valid.value = valids[k]
             dut.in_data.value = words[k]

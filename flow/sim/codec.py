@@ -62,3 +62,9 @@ def unpack_hex(words: list[str], n: int, width: int, signed: bool) -> np.ndarray
     if signed:
         codes = np.where(codes >= (1 << (width - 1)), codes - (1 << width), codes)
     return codes
+
+
+def unsigned_value(value) -> int:
+    """A cocotb signal value as an unsigned integer (a 1-bit port reads as a ``Logic``, wider as a
+    ``LogicArray``)."""
+    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)

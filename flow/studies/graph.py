@@ -12,22 +12,20 @@ A BatchNorm folded into the Linear before it has no precision of its own ("folde
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from flow.config.quant import graph_input_spec, layer_quant
+from flow.config.quant import BUILTIN, graph_input_spec, layer_quant
 from flow.config.zoo import ModelSpec
 from flow.ir.fixed import FixedType
 from flow.ir.graph import QuantGraph
 from flow.quantize.assign_types import assign_types
 from flow.quantize.fold_batchnorm import fold_batchnorm
-from flow.quantize.qat import LayerTypes, LinearTypes, ScaleShiftTypes, layer_types
+from flow.quantize.qat import LayerTypes, layer_types
 from flow.train.model import build_float_model
-
-KIND = {nn.Linear: "linear", nn.BatchNorm1d: "batchnorm", nn.ReLU: "relu"}
 
 
 def short(desc: str) -> str:
@@ -48,24 +46,28 @@ def folded_into(spec: ModelSpec) -> dict[str, str]:
     kept = {layer.name for layer in fold_batchnorm(build_float_model(spec).eval())}
     out, last_linear = {}, None
     for layer in spec.layers:
-        if layer.kind == "linear":
+        if layer.kind == "dense":
             last_linear = layer.name
         elif layer.name not in kept:
             out[layer.name] = last_linear
-        if layer.kind != "linear" and layer.name in kept:
+        if layer.kind != "dense" and layer.name in kept:
             last_linear = None
     return out
 
 
 def describe_types(t: LayerTypes) -> str:
     """``w fixed<8,6> b fixed<16,10> -> fixed<16,9>`` for a Linear, likewise scale/shift, output only."""
-    if isinstance(t, LinearTypes):
-        pre = f"w {short(t.weight.describe())} b {short(t.bias.describe())} -> "
-    elif isinstance(t, ScaleShiftTypes):
-        pre = f"scale {short(t.scale.describe())} shift {short(t.shift.describe())} -> "
-    else:
-        pre = ""
-    return pre + short(t.out.describe())
+    return _roles_text({f.name: getattr(t, f.name) for f in fields(t) if f.name != "out"}) + short(t.out.describe())
+
+
+_ABBREV = {"weight": "w", "bias": "b"}
+
+
+def _roles_text(types: dict) -> str:
+    """``w fixed<8,6> b fixed<16,10> -> `` for the parameter types of a layer (empty without any)."""
+    return "".join(f"{_ABBREV.get(role, role)} {short(t.describe())} " for role, t in types.items()) + (
+        "-> " if types else ""
+    )
 
 
 @dataclass(frozen=True)
@@ -86,13 +88,11 @@ def config_precisions(spec: ModelSpec) -> Precisions:
         if layer.name in folded:
             continue
         q = layer_quant(spec.quant, layer.name, layer.kind)
-        if layer.kind == "linear":
-            text = f"w {short(q.weight.describe())} b {short(q.bias.describe())} -> "
-        elif layer.kind == "batchnorm":
-            text = f"scale {short(q.scale.describe())} shift {short(q.shift.describe())} -> "
-        else:
-            text = ""
-        layers[layer.name] = text + short(q.output.describe())
+        if layer.kind == "argmax":
+            layers[layer.name] = output = "class index"
+            continue
+        roles = {r: getattr(q, r) for r in BUILTIN.get(layer.kind, {}) if r not in ("input", "output")}
+        layers[layer.name] = _roles_text(roles) + short(q.output.describe())
         output = short(q.output.describe())
     return Precisions(
         "config (auto = fractional bits chosen from observed ranges at quantization)",

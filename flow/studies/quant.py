@@ -27,9 +27,10 @@ from torch import nn
 from flow.config.zoo import ModelSpec
 from flow.errors import MismatchError
 from flow.ir.fixed import FixedType
-from flow.ir.graph import Dense, QuantGraph, ScaleShift
+from flow.ir.graph import QuantGraph, layer_arrays
 from flow.ir.reference import classify, predict
-from flow.quantize.qat import QLinear, QScaleShift, QuantModel, fake_quantize, layer_types
+from flow.quantize.fold_batchnorm import PARAM_ROLES
+from flow.quantize.qat import QuantModel, fake_quantize, layer_types
 from flow.quantize.quantize_model import Quantized, quantize_model
 from flow.studies.data import StudyData
 from flow.studies.graph import describe_types, folded_into, module_text, short, trace
@@ -227,24 +228,14 @@ def quantized_parameters(qmodel: QuantModel) -> list[tuple[str, str, torch.Tenso
     """``(layer, role, values, type)`` of every parameter as the QAT model computes with it."""
     out = []
     for m in qmodel.layers:
-        if isinstance(m, QLinear):
-            pairs = (("weight", m.weight, m.types.weight), ("bias", m.bias, m.types.bias))
-        elif isinstance(m, QScaleShift):
-            pairs = (("scale", m.scale, m.types.scale), ("shift", m.shift, m.types.shift))
-        else:
-            continue
-        out.extend((m.name, role, fake_quantize(p.detach().double(), t), t) for role, p, t in pairs)
+        for role in PARAM_ROLES[type(m.folded())]:
+            t = getattr(m.types, role)
+            out.append((m.name, role, fake_quantize(getattr(m, role).detach().double(), t), t))
     return out
 
 
 def graph_codes(graph: QuantGraph) -> dict[tuple[str, str], np.ndarray]:
-    out = {}
-    for layer in graph.layers:
-        if isinstance(layer, Dense):
-            out[(layer.name, "weight")], out[(layer.name, "bias")] = layer.weight, layer.bias
-        elif isinstance(layer, ScaleShift):
-            out[(layer.name, "scale")], out[(layer.name, "shift")] = layer.scale, layer.shift
-    return out
+    return {(layer.name, role): codes for layer in graph.layers for role, codes in layer_arrays(layer).items()}
 
 
 def grid_checks(qmodel: QuantModel, graph: QuantGraph | None = None) -> list[GridCheck]:

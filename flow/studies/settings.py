@@ -21,6 +21,9 @@ from flow.config.quant import QuantConfig, check_names, load_quant_config, parse
 from flow.config.zoo import ModelSpec, TrainSettings, parse_train_settings
 from flow.errors import ConfigError
 
+# The role a "weight bits" setting applies to, per layer kind that has weights.
+WEIGHT_ROLE = {"dense": "weight", "batchnorm": "scale"}
+
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
 
@@ -89,8 +92,8 @@ def bit_width_config(spec: ModelSpec, weight_bits: int | None, act_bits: int | N
     rules = []
     for layer in spec.layers:
         roles = []
-        if weight_bits is not None and layer.kind in ("linear", "batchnorm"):
-            roles.append(("weight" if layer.kind == "linear" else "scale", {"width": weight_bits}))
+        if weight_bits is not None and layer.kind in WEIGHT_ROLE:
+            roles.append((WEIGHT_ROLE[layer.kind], {"width": weight_bits}))
         if act_bits is not None:
             roles.append(("output", {"width": act_bits}))
         if roles:

@@ -24,7 +24,8 @@ from torch import nn
 from flow.config.quant import TypeSpec, graph_input_spec, layer_quant
 from flow.config.zoo import ModelSpec
 from flow.ir.fixed import FixedType
-from flow.quantize.fold_batchnorm import FloatLinear, FloatScaleShift, fold_batchnorm
+from flow.quantize.assign_types import RULES
+from flow.quantize.fold_batchnorm import PARAM_ROLES, fold_batchnorm
 from flow.studies.graph import folded_into, short
 
 
@@ -98,16 +99,9 @@ def weight_stats(model: nn.Module) -> list[WeightStat]:
 def hardware_params(spec: ModelSpec, model: nn.Sequential) -> list[HardwareParam]:
     out = []
     for layer in fold_batchnorm(model.eval()):
-        kind = {FloatLinear: "linear", FloatScaleShift: "batchnorm"}.get(type(layer))
-        if kind is None:
-            continue
-        q = layer_quant(spec.quant, layer.name, kind)
-        roles = (
-            (("weight", layer.weight, q.weight), ("bias", layer.bias, q.bias))
-            if kind == "linear"
-            else (("scale", layer.scale, q.scale), ("shift", layer.shift, q.shift))
-        )
-        for role, v, ts in roles:
+        q = layer_quant(spec.quant, layer.name, RULES[layer].kind)
+        for role in PARAM_ROLES[layer]:
+            v, ts = getattr(layer, role), getattr(q, role)
             m = float(v.abs().max())
             out.append(HardwareParam(layer.name, role, m, integer_bits(m, True), short(suggest(ts, m).describe())))
     return out

@@ -16,6 +16,16 @@ from torch import nn
 
 from flow.config.zoo import ModelSpec, get_model
 from flow.errors import ConfigError
+from flow.nn_layers import ArgMaxHead
+from flow.registry import UnsupportedLayerError
+
+# The torch module of each float layer kind, from the width entering it and its spec.
+FLOAT_MODULES = {
+    "dense": lambda width, layer: nn.Linear(width, layer.out),
+    "batchnorm": lambda width, layer: nn.BatchNorm1d(width),
+    "relu": lambda width, layer: nn.ReLU(),
+    "argmax": lambda width, layer: ArgMaxHead(),
+}
 
 
 def build_float_model(spec: ModelSpec) -> nn.Sequential:
@@ -23,13 +33,10 @@ def build_float_model(spec: ModelSpec) -> nn.Sequential:
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     width = spec.inputs
     for layer in spec.layers:
-        if layer.kind == "linear":
-            modules[layer.name] = nn.Linear(width, layer.out)
-            width = layer.out
-        elif layer.kind == "batchnorm":
-            modules[layer.name] = nn.BatchNorm1d(width)
-        else:
-            modules[layer.name] = nn.ReLU()
+        if layer.kind not in FLOAT_MODULES:
+            raise UnsupportedLayerError("float model", layer.kind, f"kinds are {', '.join(FLOAT_MODULES)}")
+        modules[layer.name] = FLOAT_MODULES[layer.kind](width, layer)
+        width = layer.out if layer.out is not None else width
     return nn.Sequential(modules)
 
 

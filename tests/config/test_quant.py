@@ -7,7 +7,7 @@ from flow.ir.fixed import Overflow, Rounding
 
 
 def test_builtin_defaults():
-    q = layer_quant(QuantConfig(), "fc1", "linear")
+    q = layer_quant(QuantConfig(), "fc1", "dense")
     assert q.weight.width == 8 and q.weight.frac is None
     assert q.output.rounding is Rounding.RND and q.output.overflow is Overflow.SAT
     assert layer_quant(QuantConfig(), "relu1", "relu").output.signed is False
@@ -18,9 +18,9 @@ def test_by_type_then_by_name_layering():
     base = parse_quant_config({"quantization": {"by": "type", "linear": {"weight": {"width": 6, "frac": 4}}}})
     over = parse_quant_config({"quantization": {"by": "name", "fc2": {"weight": {"width": 4}}}})
     q = base.merged_with(over)
-    assert layer_quant(q, "fc1", "linear").weight == TypeSpec(6, 4, None, Rounding.RND, Overflow.SAT)
-    assert layer_quant(q, "fc2", "linear").weight.width == 4
-    assert layer_quant(q, "fc2", "linear").weight.frac == 4  # kept from the type rule, key by key
+    assert layer_quant(q, "fc1", "dense").weight == TypeSpec(6, 4, None, Rounding.RND, Overflow.SAT)
+    assert layer_quant(q, "fc2", "dense").weight.width == 4
+    assert layer_quant(q, "fc2", "dense").weight.frac == 4  # kept from the type rule, key by key
 
 
 def test_default_section_and_input():
@@ -57,7 +57,7 @@ def test_mase_by_type_form():
         }
     }
     q = parse_quant_config(doc)
-    lq = layer_quant(q, "fc1", "linear")
+    lq = layer_quant(q, "fc1", "dense")
     assert (lq.input.width, lq.input.frac) == (8, 4)
     assert (lq.weight.width, lq.weight.frac) == (6, 3)
     assert (lq.bias.width, lq.bias.frac) == (8, 4)
@@ -97,4 +97,4 @@ def test_zoo_parameter_counts():
     assert get_model("jsc-tiny").n_params == 117
     medium = get_model("jsc-medium").n_params
     assert get_model("jsc-large").n_params >= 4 * medium
-    assert len([layer for layer in get_model("jsc-large").layers if layer.kind == "linear"]) >= 6
+    assert len([layer for layer in get_model("jsc-large").layers if layer.kind == "dense"]) >= 6

@@ -30,7 +30,7 @@ relu = { output = { width = 7 } }
     spec = apply_study_config(p, get_model("jsc-small"))
     assert (spec.train.epochs, spec.train.lr) == (3, 0.01)
     for name in ("fc1", "fc3"):
-        q = layer_quant(spec.quant, name, "linear")
+        q = layer_quant(spec.quant, name, "dense")
         assert (q.weight.width, q.weight.frac, q.output.width) == (6, 4, 10)
     assert layer_quant(spec.quant, "relu2", "relu").output.width == 7
 
@@ -45,8 +45,8 @@ fc2 = { weight = { width = 4 } }
 """,
     )
     spec = apply_study_config(p, get_model("jsc-small"))
-    assert layer_quant(spec.quant, "fc2", "linear").weight.width == 4
-    assert layer_quant(spec.quant, "fc1", "linear").weight.width == 8  # built-in default untouched
+    assert layer_quant(spec.quant, "fc2", "dense").weight.width == 4
+    assert layer_quant(spec.quant, "fc1", "dense").weight.width == 8  # built-in default untouched
 
 
 def test_mase_form(tmp_path):
@@ -66,7 +66,7 @@ bias_frac_width = 4
 """,
     )
     spec = apply_study_config(p, get_model("jsc-tiny"))
-    q = layer_quant(spec.quant, "fc1", "linear")
+    q = layer_quant(spec.quant, "fc1", "dense")
     assert (q.weight.width, q.weight.frac, q.bias.width, q.bias.frac, q.input.width) == (6, 3, 8, 4, 8)
 
 
@@ -95,7 +95,7 @@ def test_bit_width_config_wins_over_type_rules(tmp_path):
     p = write(tmp_path, '[quantization]\nby = "type"\nlinear = { weight = { width = 6 } }')
     spec = apply_study_config(p, get_model("jsc-tiny"))
     spec = with_quant(spec, bit_width_config(spec, 3, 9))
-    assert layer_quant(spec.quant, "fc1", "linear").weight.width == 3
+    assert layer_quant(spec.quant, "fc1", "dense").weight.width == 3
     assert layer_quant(spec.quant, "bn1", "batchnorm").scale.width == 3
     assert layer_quant(spec.quant, "relu1", "relu").output.width == 9
     assert dict(spec.quant.graph_input)["width"] == 9
