@@ -1,10 +1,16 @@
 """The build pipeline: one explicit, ordered list of stages.
 
 Each stage writes into its own numbered folder ``build/<model>/<target>/NN_<stage>/`` and leaves a
-``manifest.json`` there: the hash of its inputs (the settings it depends on, the code of its stage
-module and the output hashes of the stages before it), the hash of its outputs, tool versions, wall
-time and a results record. A stage whose input hash is unchanged is skipped on the next run;
-``--force`` reruns everything and ``--until STAGE`` stops after that stage.
+``manifest.json`` there (:mod:`flow.artifacts`): the hash of its inputs, the hash of its outputs, tool
+versions, wall time and its typed result (:mod:`flow.results`, written as a record naming its class).
+
+The input hash of a stage covers everything that can change its outputs: the code and package data
+of its stage module's import closure within ``flow`` (computed by :mod:`flow.sources`), the settings
+it depends on and the output hashes of the stages in its ``needs``. ``needs`` is enforced: while a
+stage runs, ``ctx.dir(other)`` or ``ctx.results(other)`` of a stage it does not list raises
+:class:`UndeclaredStageError`, so no input can escape the hash unnoticed. A stage whose input hash is
+unchanged (and whose files are intact) is skipped on the next run; ``--force`` reruns everything and
+``--until STAGE`` stops after that stage.
 
 Data flow::
 
@@ -20,15 +26,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import importlib.metadata
-import importlib.util
 import io
 import json
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,32 +39,47 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import flow
+from flow.artifacts import MANIFEST, read_manifest, stage_folder_name, tool_versions, write_manifest
 from flow.config.targets import Target
 from flow.config.zoo import ModelSpec
-from flow.errors import UnknownNameError
+from flow.errors import FlowError, UnknownNameError
+from flow.options import BuildOptions
+from flow.results import STAGE_RESULTS, ResultsError, StageResult, from_record, to_record
 from flow.sources import source_digest
 
+__all__ = [
+    "STAGES",
+    "STAGE_NAMES",
+    "BuildContext",
+    "BuildOptions",
+    "Stage",
+    "StageOutcome",
+    "UndeclaredStageError",
+    "build_root",
+    "input_hash",
+    "read_manifest",
+    "run_build",
+    "run_stage",
+    "stage_context",
+    "stage_digest",
+    "stage_index",
+    "tool_versions",
+]
 
-@dataclass(frozen=True)
-class BuildOptions:
-    """Settings of one build that are not part of the model or the target."""
 
-    vectors: int | None = None  # test vectors checked by C-sim and RTL sim (None: the whole test set)
-    data: Path | None = None  # dataset file (None: the built-in default data)
-    checkpoint: Path | None = None  # a `flow train` checkpoint to start from instead of training
-    split_seed: int = 42
-    force: bool = False
-    until: str | None = None
+class UndeclaredStageError(FlowError):
+    """A stage read the folder or results of a stage it does not list in its ``needs``: that input would
+    escape its input hash, so a change there could not make it rerun."""
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of the build: ``run(ctx) -> results`` writes into ``ctx.dir(name)``."""
+    """One step of the build: ``run(ctx) -> StageResult`` writes into ``ctx.dir(name)``."""
 
     name: str
-    module: str  # flow.stages.<module> exposes run(ctx) -> dict
+    module: str  # flow.stages.<module> exposes run(ctx) -> the stage's flow.results class
     depends: tuple[str, ...]  # which settings it reads: model, train, quant, target, data, vectors
-    needs: tuple[str, ...] = ()  # earlier stages whose outputs it reads
+    needs: tuple[str, ...] = ()  # earlier stages whose folders or results it reads (enforced)
     tools: tuple[str, ...] = ()  # Python distributions whose versions go into the manifest
     summary: str = ""
 
@@ -69,7 +87,11 @@ class Stage:
     def module_name(self) -> str:
         return f"flow.stages.{self.module}"
 
-    def function(self) -> Callable[[BuildContext], dict]:
+    @property
+    def result_type(self) -> type[StageResult]:
+        return STAGE_RESULTS[self.name]
+
+    def function(self) -> Callable[[BuildContext], StageResult]:
         return importlib.import_module(self.module_name).run
 
 
@@ -88,7 +110,7 @@ STAGES: tuple[Stage, ...] = (
         "reference",
         "reference",
         (),
-        ("data", "quantize"),
+        ("data", "train", "quantize"),
         ("torch",),
         "integer reference on the test set; exact check of the QAT model",
     ),
@@ -117,7 +139,14 @@ STAGES: tuple[Stage, ...] = (
         ("cocotb", "verilator"),
         "cocotb + Verilator bit-exact check, latency, II",
     ),
-    Stage("synth", "synth", ("target",), ("rtl",), (), "Yosys synthesis: resources, utilization, logic depth"),
+    Stage(
+        "synth",
+        "synth",
+        ("target",),
+        ("quantize", "rtl"),
+        (),
+        "Yosys synthesis: resources, utilization, logic depth",
+    ),
     Stage(
         "report",
         "report",
@@ -139,7 +168,12 @@ def stage_index(name: str) -> int:
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a stage sees: the model, target, options, where folders are, and progress reporting."""
+    """What a stage sees: the model, target, options, where folders are, and progress reporting.
+
+    The context a stage runs with (:meth:`for_stage`) lets it open only its own folder and those of
+    the stages in its ``needs`` (whose output hashes are in its input hash); any other raises
+    :class:`UndeclaredStageError`. A context without a stage (:func:`stage_context`) opens any folder.
+    """
 
     model: ModelSpec
     target: Target
@@ -147,10 +181,29 @@ class BuildContext:
     root: Path  # build/<model>/<target>
     console: Console = field(default_factory=Console)
     progress_bar: Progress | None = None
+    stage: Stage | None = None  # the stage running with this context
+
+    def for_stage(self, stage: Stage) -> BuildContext:
+        return replace(self, stage=stage)
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        """Every stage of the pipeline, in order (the report lists them)."""
+        return STAGES
+
+    def _check_access(self, other: str, what: str) -> None:
+        stage_index(other)
+        s = self.stage
+        if s is not None and other != s.name and other not in s.needs:
+            raise UndeclaredStageError(
+                f"stage {s.name!r} reads the {what} of stage {other!r}, which is not in its needs "
+                f"({', '.join(s.needs) or 'none'}); add it to the Stage entry in flow/pipeline.py"
+            )
 
     def dir(self, stage: str) -> Path:
         """The numbered folder of ``stage`` (created)."""
-        d = self.root / f"{stage_index(stage) + 1:02d}_{stage}"
+        self._check_access(stage, "folder")
+        d = self.root / stage_folder_name(stage_index(stage) + 1, stage)
         d.mkdir(parents=True, exist_ok=True)
         return d
 
@@ -166,10 +219,16 @@ class BuildContext:
         finally:
             self.progress_bar.remove_task(task)
 
-    def results(self, stage: str) -> dict:
-        """Results record of an earlier stage (from its manifest)."""
-        m = read_manifest(self.dir(stage))
-        return m.get("results", {}) if m else {}
+    def results(self, stage: str) -> StageResult:
+        """The typed result of an earlier stage (from its manifest), e.g. a
+        :class:`~flow.results.SimResult` for ``"sim"``; :class:`~flow.results.ResultsError` if that
+        stage has not run."""
+        self._check_access(stage, "results")
+        folder = self.root / stage_folder_name(stage_index(stage) + 1, stage)
+        m = read_manifest(folder)
+        if m is None:
+            raise ResultsError(f"stage {stage!r} has not run: no {folder / MANIFEST}")
+        return from_record(m.get("results"), STAGE_RESULTS[stage])
 
 
 def stage_context(root: Path, model_name: str, *, vectors: int | None = None, target: str = "xcu250") -> BuildContext:
@@ -207,14 +266,14 @@ def output_digest(folder: Path) -> str:
     """Hash of every file in a stage folder except its manifest (names and contents)."""
     h = hashlib.sha256()
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.name != "manifest.json" and "__pycache__" not in p.parts:
+        if p.is_file() and p.name != MANIFEST and "__pycache__" not in p.parts:
             h.update(str(p.relative_to(folder)).encode())
             h.update(file_digest(p).encode())
     return h.hexdigest()
 
 
 def stage_digest(folder: Path, results: dict) -> str:
-    """What later stages see of a stage: its files and its results record."""
+    """What later stages see of a stage: its files and its results record (the manifest form)."""
     return _digest([output_digest(folder), results])
 
 
@@ -246,24 +305,6 @@ def input_hash(ctx: BuildContext, stage: Stage, upstream: dict[str, str]) -> str
     )
 
 
-def read_manifest(folder: Path) -> dict | None:
-    p = folder / "manifest.json"
-    try:
-        return json.loads(p.read_text()) if p.is_file() else None
-    except json.JSONDecodeError:
-        return None
-
-
-def tool_versions(names: tuple[str, ...]) -> dict[str, str]:
-    out = {"python": platform.python_version(), "flow": flow.__version__}
-    for n in names:
-        try:
-            out[n] = importlib.metadata.version(n)
-        except importlib.metadata.PackageNotFoundError:
-            out[n] = "not installed"
-    return out
-
-
 # -- running ------------------------------------------------------------------------------------------
 
 
@@ -272,7 +313,7 @@ class StageOutcome:
     stage: str
     status: str  # "ran" or "skipped"
     seconds: float
-    results: dict
+    results: StageResult
 
 
 def _clear(folder: Path) -> None:
@@ -283,24 +324,40 @@ def _clear(folder: Path) -> None:
             p.rmdir()
 
 
+def _up_to_date(folder: Path, stage: Stage, ihash: str) -> tuple[StageResult, dict] | None:
+    """The recorded result if the folder's manifest has this input hash and its files are unchanged."""
+    old = read_manifest(folder)
+    if not old or old.get("input_hash") != ihash:
+        return None
+    record = old.get("results")
+    if not isinstance(record, dict) or old.get("output_hash") != stage_digest(folder, record):
+        return None
+    try:
+        return from_record(record, stage.result_type), old
+    except ResultsError:  # written by another version of flow: run again
+        return None
+
+
 def run_stage(ctx: BuildContext, stage: Stage, upstream: dict[str, str]) -> tuple[StageOutcome, str]:
+    ctx = ctx.for_stage(stage)
     folder = ctx.dir(stage.name)
     ihash = input_hash(ctx, stage, upstream)
-    old = read_manifest(folder)
-    if (
-        not ctx.options.force
-        and old
-        and old.get("input_hash") == ihash
-        and old.get("output_hash") == stage_digest(folder, old.get("results", {}))
-    ):
-        return StageOutcome(stage.name, "skipped", old.get("seconds", 0.0), old.get("results", {})), old["output_hash"]
+    cached = None if ctx.options.force else _up_to_date(folder, stage, ihash)
+    if cached is not None:
+        result, old = cached
+        return StageOutcome(stage.name, "skipped", old.get("seconds", 0.0), result), old["output_hash"]
     _clear(folder)
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    results = stage.function()(ctx)
+    result = stage.function()(ctx)
     seconds = time.perf_counter() - t0
-    results = json.loads(json.dumps(results, default=str))  # as it will read back from the manifest
-    ohash = stage_digest(folder, results)
+    if type(result) is not stage.result_type:
+        raise ResultsError(
+            f"stage {stage.name!r} returned a {type(result).__name__}, not a {stage.result_type.__name__}"
+        )
+    record = to_record(result)
+    result = from_record(record, stage.result_type)  # exactly what later stages will read back
+    ohash = stage_digest(folder, record)
     manifest = {
         "stage": stage.name,
         "index": stage_index(stage.name) + 1,
@@ -310,10 +367,10 @@ def run_stage(ctx: BuildContext, stage: Stage, upstream: dict[str, str]) -> tupl
         "seconds": round(seconds, 3),
         "tools": tool_versions(stage.tools),
         "command": " ".join(sys.argv),
-        "results": results,
+        "results": record,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
-    return StageOutcome(stage.name, "ran", seconds, results), ohash
+    write_manifest(folder, manifest)
+    return StageOutcome(stage.name, "ran", seconds, result), ohash
 
 
 def build_root(out: Path, model: ModelSpec, target: Target) -> Path:
@@ -342,11 +399,6 @@ def run_build(
             mark = "[green]done[/]" if outcome.status == "ran" else "[dim]up to date[/]"
             console.print(
                 f"{stage_index(stage.name) + 1:02d} {stage.name:<10} {mark} "
-                f"[dim]{outcome.seconds:7.1f} s[/]  {one_line(outcome.results)}"
+                f"[dim]{outcome.seconds:7.1f} s[/]  {outcome.results.headline}"
             )
     return outcomes
-
-
-def one_line(results: dict) -> str:
-    """The headline of a results record: its ``headline`` key if any."""
-    return str(results.get("headline", ""))

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flow.artifacts import REPORT_MD
 from flow.cli.data import app as data_app
 from flow.cli.report import report
 from flow.cli.studies import register as register_studies
@@ -64,7 +65,7 @@ def build(
     console.print(f"[bold]flow build[/] {spec.name} -> {tgt.name} ({tgt.part}, {tgt.clock_mhz:g} MHz)")
     run_build(spec, tgt, options, out, console)
     root = build_root(out, spec, tgt)
-    report = root / "report.md"
+    report = root / REPORT_MD
     console.print(f"[bold green]build complete[/]: {root}" + (f"  (report: {report})" if report.exists() else ""))
 
 

@@ -22,7 +22,7 @@ from flow.config.quant import check_names, parse_quant_config, read_toml
 from flow.config.targets import Target
 from flow.config.zoo import ModelSpec, parse_train_settings
 from flow.errors import ConfigError
-from flow.pipeline import BuildOptions
+from flow.options import BuildOptions
 
 _BUILD_KEYS = {"vectors": int, "clock_mhz": (int, float), "data": str, "checkpoint": str, "split_seed": int}
 

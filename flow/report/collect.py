@@ -1,9 +1,11 @@
 """Build a :class:`~flow.report.model.Report` from a build folder's stage manifests and files.
 
-Defensive by design: a stage that did not run, or whose results record lacks a key, shows as
-"not run"/"n/a"; a value of the wrong type is treated as missing. Nothing is invented: derived numbers
-(latency in ns, utilization, the reference's accuracy on a subset of vectors) are computed only from
-recorded ones.
+The stage folders are found from the build folder itself (``NN_<stage>/manifest.json``,
+:func:`flow.artifacts.stage_manifests`); each manifest's results record is read back as its typed
+:mod:`flow.results` class and the sections read its fields. A stage that did not run (no manifest, or
+a record that is not a valid result of that stage) shows as "not run"/"n/a". Nothing is invented:
+derived numbers (latency in ns, utilization, the reference's accuracy on a subset of vectors) are
+computed only from recorded ones.
 
 The bit-exact stages (hls4ml C-sim, RTL simulation) may check only the first ``vectors`` test vectors
 (``flow build --vectors N``); their accuracy is then compared with the integer reference's accuracy on
@@ -15,20 +17,20 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from flow.pipeline import STAGES, read_manifest
+from flow.artifacts import REF_OUTPUTS, TEST_LABELS, stage_folder_name, stage_manifests
 from flow.report.model import (
     FAIL,
     INCOMPLETE,
     NOT_RUN,
     PASS,
     RAN,
-    SKIPPED,
     Accuracy,
     Check,
     DataInfo,
@@ -46,10 +48,26 @@ from flow.report.model import (
     ToolVersion,
     TrainingInfo,
 )
+from flow.results import (
+    STAGE_RESULTS,
+    DataResult,
+    Hls4mlResult,
+    OnnxResult,
+    QuantizeResult,
+    ReferenceResult,
+    ResultsError,
+    RtlResult,
+    SimResult,
+    StageResult,
+    SynthResult,
+    TrainResult,
+    fields_of,
+    from_record,
+)
 
 REPORT_STAGE = "report"
 
-# Keys of each stage's results that a section of the report shows; every other key goes to Details.
+# Fields of each stage's result that a section of the report shows; every other field goes to Details.
 _SHOWN: dict[str, set[str]] = {
     "data": {"source", "jets", "split_seed", "counts", "class_counts", "feature_names", "class_names"},
     "train": {"params", "epochs", "best_val_accuracy", "float_test_accuracy", "samples_per_s", "checkpoint"},
@@ -59,69 +77,25 @@ _SHOWN: dict[str, set[str]] = {
     "hls4ml": {"vectors", "mismatches", "accuracy", "vendor"},
     "rtl": {"lint"},
     "sim": {"vectors", "mismatches", "latency_cycles", "ii", "vectors_per_s", "accuracy"},
-    "synth": {
-        "lut",
-        "luts",
-        "ff",
-        "ffs",
-        "carry",
-        "dsp",
-        "dsps",
-        "bram",
-        "brams",
-        "bram36",
-        "latency_ns",
-        "depth",
-        "tool",
-    },
+    "synth": {"lut", "ff", "carry", "dsp", "bram", "latency_ns", "depth", "tool"},
 }
-# Resource name -> accepted keys in the synth results, and the Target attribute holding the device total.
+# Resource name -> the SynthResult field, and the Target attribute holding the device total.
 _RESOURCES = (
-    ("LUT", ("lut", "luts"), "luts"),
-    ("FF", ("ff", "ffs"), "ffs"),
-    ("CARRY", ("carry", "carry4", "carry8"), None),
-    ("DSP", ("dsp", "dsps"), "dsps"),
-    ("BRAM", ("bram", "brams", "bram36"), "brams"),
+    ("LUT", "lut", "luts"),
+    ("FF", "ff", "ffs"),
+    ("CARRY", "carry", None),
+    ("DSP", "dsp", "dsps"),
+    ("BRAM", "bram", "brams"),
 )
 _TYPE_RE = re.compile(r"^\s*(u?fixed)<\s*(-?\d+)\s*,\s*(-?\d+)\s*>\s*(\w+)\s*/\s*(\w+)\s*$")
 _ROLES = ("input", "weight", "bias", "accum", "scale", "shift", "out")
-_CLEAN_LINT = (True, 0, "clean", "ok", "pass", "passed", "none")
+# PrecisionRow field -> key of a flow.ir.graph.precision_rows row (a role a layer kind lacks is absent)
+_ROW_KEYS = {"input": "in", "weight": "weight", "bias": "bias", "accum": "accum", "scale": "scale", "shift": "shift"}
 
 
-# -- tolerant readers -------------------------------------------------------------------------------
-
-
-def _int(v: Any) -> int | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, list | tuple | set | dict):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return int(f) if math.isfinite(f) and f == int(f) else None
-
-
-def _count(v: Any) -> int | None:
-    """A mismatch count: an integer, or the length of a list of mismatching vectors."""
-    if isinstance(v, list | tuple):
-        return len(v)
-    return _int(v)
-
-
-def _float(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _str(v: Any) -> str | None:
-    return None if v is None else str(v)
+def _finite(v: float | None) -> float | None:
+    """A recorded float, or ``None`` for NaN/inf (e.g. an accuracy over no labelled vectors)."""
+    return v if v is not None and math.isfinite(v) else None
 
 
 def _text(v: Any, limit: int = 400) -> str:
@@ -138,38 +112,55 @@ def _text(v: Any, limit: int = 400) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "\u2026"
 
 
-def stage_folder(root: Path, name: str) -> Path:
-    """``root/NN_name`` without creating it (unlike ``BuildContext.dir``)."""
-    index = [s.name for s in STAGES].index(name)
-    return Path(root) / f"{index + 1:02d}_{name}"
+@dataclass(frozen=True)
+class StageEntry:
+    """A stage the report lists: its name and what it does (shown when it did not run)."""
+
+    name: str
+    summary: str = ""
+
+
+_DEFAULT_STAGES = tuple(StageEntry(name) for name in STAGE_RESULTS)
 
 
 class _Stages:
-    """The manifests of a build's stages, read once."""
+    """The manifests and typed results of a build's stages, read once."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, stages: Sequence):
         self.root = Path(root)
-        self.manifests: dict[str, dict | None] = {}
-        for s in STAGES:
-            if s.name != REPORT_STAGE:
-                self.manifests[s.name] = read_manifest(stage_folder(self.root, s.name))
+        self.stages = tuple(s for s in stages if s.name != REPORT_STAGE)
+        self.index = {s.name: i for i, s in enumerate(stages, start=1)}
+        found = stage_manifests(self.root)
+        self.manifests: dict[str, dict] = {}
+        self.folders: dict[str, Path] = {}
+        self.records: dict[str, dict] = {}
+        self.typed: dict[str, StageResult] = {}
+        self.unreadable: dict[str, str] = {}
+        for s in self.stages:
+            if s.name not in found:
+                continue
+            self.folders[s.name], self.manifests[s.name] = found[s.name]
+            record = self.manifests[s.name].get("results")
+            try:
+                self.typed[s.name] = from_record(record, STAGE_RESULTS[s.name])
+                self.records[s.name] = fields_of(record)
+            except ResultsError as exc:
+                self.unreadable[s.name] = str(exc)
 
-    def results(self, name: str) -> dict:
-        m = self.manifests.get(name)
-        r = m.get("results") if isinstance(m, dict) else None
-        return r if isinstance(r, dict) else {}
+    def result(self, name: str) -> Any:
+        """The stage's typed result, or ``None`` if it did not run."""
+        return self.typed.get(name)
 
     def status(self, name: str) -> str:
-        m = self.manifests.get(name)
-        if not isinstance(m, dict):
-            return NOT_RUN
-        return SKIPPED if self.results(name).get("skipped") else RAN
+        return RAN if name in self.typed else NOT_RUN
 
     def ran(self, name: str) -> bool:
         return self.status(name) == RAN
 
     def folder(self, name: str) -> Path:
-        return stage_folder(self.root, name)
+        if name in self.folders:
+            return self.folders[name]
+        return self.root / stage_folder_name(self.index.get(name, 0), name)
 
 
 # -- context helpers (used by the report stage) --------------------------------------------------------
@@ -177,7 +168,7 @@ class _Stages:
 
 def model_info(spec) -> ModelInfo:
     """From a :class:`flow.config.zoo.ModelSpec`."""
-    widths = [str(spec.inputs)] + [str(layer.out) for layer in spec.layers if layer.kind == "linear"]
+    widths = [str(spec.inputs)] + [str(layer.out) for layer in spec.layers if layer.out]  # the dense layers
     layers = tuple(f"{layer.kind} {layer.name}" + (f" ({layer.out})" if layer.out else "") for layer in spec.layers)
     return ModelInfo(
         name=spec.name,
@@ -222,49 +213,46 @@ def settings_of(ctx) -> tuple[Setting, ...]:
 
 
 def _data(st: _Stages) -> DataInfo:
-    r = st.results("data")
-    counts = r.get("counts") if isinstance(r.get("counts"), dict) else {}
-    cc = r.get("class_counts") if isinstance(r.get("class_counts"), dict) else {}
+    r: DataResult | None = st.result("data")
+    if r is None:
+        return DataInfo()
     return DataInfo(
-        source=_str(r.get("source")),
-        jets=_int(r.get("jets")),
-        split_seed=_int(r.get("split_seed")),
-        train=_int(counts.get("train")),
-        val=_int(counts.get("val")),
-        test=_int(counts.get("test")),
-        class_counts={str(k): v for k, v in ((k, _int(v)) for k, v in cc.items()) if v is not None},
-        class_names=tuple(str(c) for c in r.get("class_names") or ()),
-        feature_names=tuple(str(c) for c in r.get("feature_names") or ()),
+        source=r.source,
+        jets=r.jets,
+        split_seed=r.split_seed,
+        train=r.counts.get("train"),
+        val=r.counts.get("val"),
+        test=r.counts.get("test"),
+        class_counts=dict(r.class_counts),
+        class_names=r.class_names,
+        feature_names=r.feature_names,
     )
 
 
 def _training(st: _Stages) -> TrainingInfo:
-    t, q = st.results("train"), st.results("quantize")
+    t: TrainResult | None = st.result("train")
+    q: QuantizeResult | None = st.result("quantize")
     return TrainingInfo(
-        epochs=_int(t.get("epochs")),
-        qat_epochs=_int(q.get("qat_epochs")),
-        best_val_accuracy=_float(t.get("best_val_accuracy")),
-        best_qat_val_accuracy=_float(q.get("best_qat_val_accuracy")),
-        samples_per_s=_float(t.get("samples_per_s")),
-        checkpoint=_str(t.get("checkpoint")),
+        epochs=t.epochs if t else None,
+        qat_epochs=q.qat_epochs if q else None,
+        best_val_accuracy=t.best_val_accuracy if t else None,
+        best_qat_val_accuracy=q.best_qat_val_accuracy if q else None,
+        samples_per_s=t.samples_per_s if t else None,
+        checkpoint=t.checkpoint if t else None,
     )
 
 
 def _precisions(st: _Stages) -> tuple[PrecisionRow, ...]:
-    rows = st.results("quantize").get("precisions")
-    out = []
-    for row in rows if isinstance(rows, list) else ():
-        if not isinstance(row, dict):
-            continue
-        out.append(
-            PrecisionRow(
-                layer=str(row.get("layer", "?")),
-                kind=str(row.get("kind", "?")),
-                input=_str(row.get("in", row.get("input"))),
-                **{k: _str(row.get(k)) for k in _ROLES if k != "input"},
-            )
+    q: QuantizeResult | None = st.result("quantize")
+    return tuple(
+        PrecisionRow(
+            layer=row["layer"],
+            kind=row["kind"],
+            out=row.get("out"),
+            **{role: row.get(key) for role, key in _ROW_KEYS.items()},
         )
-    return tuple(out)
+        for row in (q.precisions if q else ())
+    )
 
 
 def parse_type(text: str) -> tuple[bool, int, int, str, str] | None:
@@ -295,8 +283,8 @@ def _modes(rows: tuple[PrecisionRow, ...]) -> tuple[ModeUse, ...]:
 def _reference_arrays(st: _Stages) -> tuple[np.ndarray, np.ndarray] | None:
     d = st.folder("reference")
     try:
-        ref = np.load(d / "ref_outputs.npy")
-        labels = np.load(d / "test_labels.npy")
+        ref = np.load(d / REF_OUTPUTS)
+        labels = np.load(d / TEST_LABELS)
     except (OSError, ValueError):
         return None
     if ref.ndim != 2 or labels.ndim != 1 or len(ref) != len(labels):
@@ -306,8 +294,9 @@ def _reference_arrays(st: _Stages) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _reference_accuracy_on(n: int | None, st: _Stages, arrays) -> float | None:
     """The integer reference's accuracy on the first ``n`` test vectors (from its stored outputs)."""
-    ref_r = st.results("reference")
-    total, int_acc = _int(ref_r.get("vectors")), _float(ref_r.get("int_accuracy"))
+    ref_r: ReferenceResult | None = st.result("reference")
+    total = ref_r.vectors if ref_r else None
+    int_acc = _finite(ref_r.int_accuracy) if ref_r else None
     if n is None or n <= 0:
         return None
     if arrays is not None:
@@ -323,12 +312,14 @@ def _reference_accuracy_on(n: int | None, st: _Stages, arrays) -> float | None:
 
 
 def _accuracies(st: _Stages, arrays) -> tuple[Accuracy, ...]:
-    ref, train, data = st.results("reference"), st.results("train"), st.results("data")
-    float_acc = _float(ref.get("float_accuracy"))
+    ref: ReferenceResult | None = st.result("reference")
+    train: TrainResult | None = st.result("train")
+    data: DataResult | None = st.result("data")
+    float_acc = _finite(ref.float_accuracy) if ref else None
     float_stage = "reference"
     if float_acc is None:
-        float_acc, float_stage = _float(train.get("float_test_accuracy")), "train"
-    test_n = _int((data.get("counts") or {}).get("test")) if isinstance(data.get("counts"), dict) else None
+        float_acc, float_stage = (_finite(train.float_test_accuracy) if train else None), "train"
+    test_n = data.counts.get("test") if data else None
     out = [
         Accuracy("float", "float model (PyTorch)", float_stage, st.status(float_stage), float_acc, test_n),
         Accuracy(
@@ -336,68 +327,75 @@ def _accuracies(st: _Stages, arrays) -> tuple[Accuracy, ...]:
             "integer reference",
             "reference",
             st.status("reference"),
-            _float(ref.get("int_accuracy")),
-            _int(ref.get("vectors")),
+            _finite(ref.int_accuracy) if ref else None,
+            ref.vectors if ref else None,
         ),
     ]
     for name, stage in (("hls4ml C-sim", "hls4ml"), ("RTL simulation", "sim")):
-        r = st.results(stage)
-        value, n = _float(r.get("accuracy")), _int(r.get("vectors"))
+        r: Hls4mlResult | SimResult | None = st.result(stage)
+        value, n = (_finite(r.accuracy), r.vectors) if r else (None, None)
         reference = _reference_accuracy_on(n, st, arrays)
         identical = None if value is None or reference is None else value == reference
         out.append(Accuracy(stage, name, stage, st.status(stage), value, n, reference, identical))
     return tuple(out)
 
 
-def _check(name: str, stage: str, st: _Stages, vectors: Any, mismatches: Any, detail: str = "") -> Check:
+def _check(name: str, stage: str, st: _Stages, vectors: int | None, mismatches: int | None, detail: str = "") -> Check:
     status = st.status(stage)
-    n, m = _int(vectors), _count(mismatches)
     if status != RAN:
-        return Check(name, stage, status, n, m, detail or st.results(stage).get("skipped", "") or "")
-    verdict = "n/a" if m is None else (PASS if m == 0 else FAIL)
-    return Check(name, stage, verdict, n, m, detail)
+        return Check(name, stage, status, vectors, mismatches, detail)
+    return Check(name, stage, PASS if mismatches == 0 else FAIL, vectors, mismatches, detail)
 
 
 def _checks(st: _Stages) -> tuple[Check, ...]:
-    ref, onnx, hls, sim, rtl = (st.results(s) for s in ("reference", "onnx", "hls4ml", "sim", "rtl"))
-    err = _float(onnx.get("onnx_max_abs_err"))
+    ref: ReferenceResult | None = st.result("reference")
+    onnx: OnnxResult | None = st.result("onnx")
+    hls: Hls4mlResult | None = st.result("hls4ml")
+    sim: SimResult | None = st.result("sim")
+    rtl: RtlResult | None = st.result("rtl")
+    err = _finite(onnx.onnx_max_abs_err) if onnx else None
     out = [
         _check(
             "QAT model vs integer reference",
             "reference",
             st,
-            ref.get("vectors"),
-            ref.get("qat_vs_reference_mismatches"),
+            ref.vectors if ref else None,
+            ref.qat_vs_reference_mismatches if ref else None,
         ),
         _check(
             "QONNX vs integer reference",
             "onnx",
             st,
-            onnx.get("qonnx_vectors"),
-            onnx.get("qonnx_mismatches"),
+            onnx.qonnx_vectors if onnx else None,
+            onnx.qonnx_mismatches if onnx else None,
             f"float ONNX vs PyTorch: max abs error {err:.3g}" if err is not None else "",
         ),
-        _check("hls4ml C-sim vs integer reference", "hls4ml", st, hls.get("vectors"), hls.get("mismatches")),
-        _check("RTL simulation vs integer reference", "sim", st, sim.get("vectors"), sim.get("mismatches")),
+        _check(
+            "hls4ml C-sim vs integer reference",
+            "hls4ml",
+            st,
+            hls.vectors if hls else None,
+            hls.mismatches if hls else None,
+        ),
+        _check(
+            "RTL simulation vs integer reference",
+            "sim",
+            st,
+            sim.vectors if sim else None,
+            sim.mismatches if sim else None,
+        ),
     ]
-    lint = rtl.get("lint")
-    if st.status("rtl") != RAN:
+    if rtl is None:
         out.append(Check("RTL lint", "rtl", st.status("rtl")))
-    elif lint is None:
-        out.append(Check("RTL lint", "rtl", "n/a"))
     else:
-        clean = (
-            lint in ([], {})
-            or (isinstance(lint, str) and lint.strip().lower() in _CLEAN_LINT)
-            or (not isinstance(lint, str | list | dict) and lint in _CLEAN_LINT)
-        )
-        out.append(Check("RTL lint", "rtl", PASS if clean else "warnings", detail=_text(lint, 200)))
+        out.append(Check("RTL lint", "rtl", PASS if rtl.lint_clean else "warnings", detail=_text(rtl.lint, 200)))
     return tuple(out)
 
 
 def _timing(st: _Stages, target: TargetInfo) -> Timing:
-    sim, synth = st.results("sim"), st.results("synth")
-    cycles, ii = _int(sim.get("latency_cycles")), _int(sim.get("ii"))
+    sim: SimResult | None = st.result("sim")
+    synth: SynthResult | None = st.result("synth")
+    cycles, ii = (sim.latency_cycles, sim.ii) if sim else (None, None)
     ns, mhz = target.clock_ns, target.clock_mhz
     return Timing(
         clock_mhz=mhz,
@@ -406,17 +404,17 @@ def _timing(st: _Stages, target: TargetInfo) -> Timing:
         latency_ns=cycles * ns if cycles is not None and ns is not None else None,
         ii=ii,
         throughput_mhz=mhz / ii if mhz is not None and ii else None,
-        sim_vectors_per_s=_float(sim.get("vectors_per_s")),
-        synth_latency_ns=_float(synth.get("latency_ns")),
-        logic_depth=_int(synth.get("depth")),
+        sim_vectors_per_s=_finite(sim.vectors_per_s) if sim else None,
+        synth_latency_ns=_finite(synth.latency_ns) if synth else None,
+        logic_depth=synth.depth if synth else None,
     )
 
 
 def _resources(st: _Stages, target: TargetInfo) -> tuple[Resource, ...]:
-    r = st.results("synth")
+    synth: SynthResult | None = st.result("synth")
     out = []
-    for name, keys, total_attr in _RESOURCES:
-        used = next((_float(r[k]) for k in keys if k in r and _float(r[k]) is not None), None)
+    for name, attr, total_attr in _RESOURCES:
+        used = float(getattr(synth, attr)) if synth else None
         if used is not None and used == int(used):
             used = int(used)
         total = getattr(target, total_attr) if total_attr else None
@@ -427,23 +425,24 @@ def _resources(st: _Stages, target: TargetInfo) -> tuple[Resource, ...]:
 
 def _stages(st: _Stages) -> tuple[StageInfo, ...]:
     out = []
-    for i, s in enumerate(STAGES, start=1):
-        if s.name == REPORT_STAGE:
+    for s in st.stages:
+        i = st.index[s.name]
+        r = st.result(s.name)
+        if r is None:
+            why = st.unreadable.get(s.name)
+            out.append(StageInfo(i, s.name, NOT_RUN, note=f"results unreadable: {why}" if why else s.summary))
             continue
-        m = st.manifests.get(s.name)
-        if not isinstance(m, dict):
-            out.append(StageInfo(i, s.name, NOT_RUN, note=s.summary))
-            continue
-        r = st.results(s.name)
+        m = st.manifests[s.name]
+        seconds = m.get("seconds")
+        started = m.get("started")
         out.append(
             StageInfo(
                 i,
                 s.name,
-                st.status(s.name),
-                _float(m.get("seconds")),
-                _str(m.get("started")),
-                _text(r.get("headline", ""), 300),
-                _text(r.get("skipped", ""), 300),
+                RAN,
+                float(seconds) if isinstance(seconds, int | float) and not isinstance(seconds, bool) else None,
+                None if started is None else str(started),
+                _text(r.headline, 300),
             )
         )
     return tuple(out)
@@ -452,15 +451,19 @@ def _stages(st: _Stages) -> tuple[StageInfo, ...]:
 def _tools(st: _Stages, extra: dict[str, str] | None) -> tuple[ToolVersion, ...]:
     seen: dict[tuple[str, str], list[str]] = {}
     for name, m in st.manifests.items():
-        tools = m.get("tools") if isinstance(m, dict) else None
-        for tool, version in (tools or {}).items() if isinstance(tools, dict) else ():
+        tools = m.get("tools")
+        for tool, version in tools.items() if isinstance(tools, dict) else ():
             seen.setdefault((str(tool), str(version)), []).append(name)
     for tool, version in (extra or {}).items():
         seen.setdefault((str(tool), str(version)), []).append(REPORT_STAGE)
-    for stage, key, label in (("synth", "tool", "synthesis tool"), ("hls4ml", "vendor", "vendor HLS tool")):
-        v = st.results(stage).get(key)
-        if v is not None and st.ran(stage):
-            seen.setdefault((label, _text(v, 120)), []).append(stage)
+    synth: SynthResult | None = st.result("synth")
+    hls: Hls4mlResult | None = st.result("hls4ml")
+    for stage, value, label in (
+        ("synth", synth.tool if synth else None, "synthesis tool"),
+        ("hls4ml", hls.vendor if hls else None, "vendor HLS tool"),
+    ):
+        if value is not None:
+            seen.setdefault((label, _text(value, 120)), []).append(stage)
     first = {"python": 0, "flow": 1}
     return tuple(
         ToolVersion(t, v, tuple(s))
@@ -470,11 +473,9 @@ def _tools(st: _Stages, extra: dict[str, str] | None) -> tuple[ToolVersion, ...]
 
 def _details(st: _Stages) -> tuple[Detail, ...]:
     out = []
-    for s in STAGES:
-        if s.name == REPORT_STAGE:
-            continue
-        for key, value in sorted(st.results(s.name).items()):
-            if key in _SHOWN.get(s.name, set()) or key in ("headline", "skipped"):
+    for s in st.stages:
+        for key, value in sorted(st.records.get(s.name, {}).items()):
+            if key in _SHOWN.get(s.name, set()) or key == "headline":
                 continue
             out.append(Detail(s.name, key, _text(value)))
     return tuple(out)
@@ -502,6 +503,8 @@ def _flags(st: _Stages, accuracies, checks, arrays) -> tuple[Flag, ...]:
                 else ("the reference's accuracy on those vectors is unknown (04_reference outputs missing?)")
             )
             flags.append(Flag("warning", f"{a.name} accuracy cannot be compared with the integer reference: {why}"))
+    for name, why in st.unreadable.items():
+        flags.append(Flag("warning", f"stage {name}: manifest results unreadable ({why}); shown as not run"))
     for name in ("reference", "hls4ml", "sim"):
         status = st.status(name)
         if status != RAN:
@@ -513,8 +516,6 @@ def _flags(st: _Stages, accuracies, checks, arrays) -> tuple[Flag, ...]:
     for c in checks:
         if c.status == "warnings":
             flags.append(Flag("warning", f"{c.name}: {c.detail}"))
-        elif c.status == "n/a" and c.stage != "rtl":
-            flags.append(Flag("warning", f"{c.name}: stage ran but recorded no mismatch count"))
     if st.ran("reference") and arrays is None:
         flags.append(Flag("warning", "04_reference/ref_outputs.npy or test_labels.npy missing: no plots"))
     return tuple(flags)
@@ -551,31 +552,36 @@ def collect(
     settings: tuple[Setting, ...] = (),
     tools: dict[str, str] | None = None,
     plot_dir: Path | None = None,
+    stages: Sequence | None = None,
 ) -> Report:
     """The report of the build in ``root`` (``build/<model>/<target>``).
 
     ``model``/``target`` default to names taken from the folder (device totals from the built-in target
     of that name, if any; the clock stays unknown since a build may override it). ``tools`` adds
     versions of the report's own tools; with ``plot_dir`` (inside ``root``) the plots are drawn there
-    and listed in the report.
+    and listed in the report. ``stages`` lists the build's stages in order (objects with ``name`` and
+    ``summary``, such as the pipeline's); by default every stage that has a result class.
     """
     root = Path(root)
-    st = _Stages(root)
+    st = _Stages(root, _DEFAULT_STAGES if stages is None else stages)
     model = model or ModelInfo(name=root.parent.name)
     target = target or _target_from_name(root.name)
-    q = st.results("quantize")
-    model = replace(model, quantized_params=_int(q.get("params")))
+    q: QuantizeResult | None = st.result("quantize")
+    model = replace(model, quantized_params=q.params if q else None)
     if model.float_params is None:
-        model = replace(model, float_params=_int(st.results("train").get("params")))
+        t: TrainResult | None = st.result("train")
+        model = replace(model, float_params=t.params if t else None)
     arrays = _reference_arrays(st) if st.status("reference") == RAN else None
-    ref = st.results("reference")
+    ref: ReferenceResult | None = st.result("reference")
     accuracies = _accuracies(st, arrays)
     checks = _checks(st)
     precisions = _precisions(st)
     float_acc = accuracies[0].value
-    int_acc = _float(ref.get("int_accuracy"))
+    int_acc = _finite(ref.int_accuracy) if ref else None
     seconds = [
-        s for s in (_float(m.get("seconds")) for m in st.manifests.values() if isinstance(m, dict)) if s is not None
+        float(v)
+        for v in (m.get("seconds") for m in st.manifests.values())
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
     ]
     report = Report(
         model=model,

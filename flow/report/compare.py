@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from flow.artifacts import REPORT_JSON
 from flow.errors import ConfigError
 from flow.report import fmt
 from flow.report.model import FAIL, PASS, Report, from_dict
@@ -48,16 +49,16 @@ def find_reports(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_file():
-            if p.name != "report.json":
+            if p.name != REPORT_JSON:
                 raise ConfigError(f"{p}: not a build folder or report.json")
             hits = [p]
         elif p.is_dir():
-            if (p / "report.json").is_file():
-                hits = [p / "report.json"]
+            if (p / REPORT_JSON).is_file():
+                hits = [p / REPORT_JSON]
             else:
                 hits = sorted(
                     q
-                    for pattern in ("*/report.json", "*/*/report.json")
+                    for pattern in (f"*/{REPORT_JSON}", f"*/*/{REPORT_JSON}")
                     for q in p.glob(pattern)
                     if not _STAGE_DIR.match(q.parent.name)
                 )

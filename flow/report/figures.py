@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from flow import plots
+from flow.artifacts import HISTORY_JSON, QUANT_GRAPH
 from flow.report.model import ClassStat, Plot, Report
 
 PNG = ".png"
@@ -29,14 +30,14 @@ def _output_frac(folder: Path) -> int | None:
     from flow.ir.graph import QuantGraph
 
     try:
-        return QuantGraph.load(folder / "quant_graph.json").output_type.frac
+        return QuantGraph.load(folder / QUANT_GRAPH).output_type.frac
     except (FlowError, OSError, ValueError, KeyError, IndexError, TypeError):
         return None
 
 
 def _history(folder: Path) -> list[dict]:
     try:
-        h = json.loads((folder / "history.json").read_text())
+        h = json.loads((folder / HISTORY_JSON).read_text())
     except (OSError, ValueError):
         return []
     return [r for r in h if isinstance(r, dict)] if isinstance(h, list) else []
@@ -53,7 +54,8 @@ def draw(
     classes: tuple[ClassStat, ...] = ()
     if arrays is not None:
         ref, labels = arrays
-        k = ref.shape[1]
+        decided = ref.shape[1] == 1  # the design ends in an ArgMax: its outputs are class indices
+        k = len(report.data.class_names) if decided else ref.shape[1]
         names = list(report.data.class_names) if len(report.data.class_names) == k else [f"class {i}" for i in range(k)]
         pred = classify(ref)
         n = len(labels)
@@ -75,6 +77,8 @@ def draw(
             if frac is not None
             else "the raw output codes (quant_graph.json not readable)"
         )
+        if decided:
+            scores, score_text = np.eye(k)[pred], "one-hot of the class index (the design outputs its decision)"
         path = plot_dir / f"roc{PNG}"
         aucs = plots.plot_roc(labels, scores, names, path, title="integer reference, one-vs-rest ROC")
         out.append(

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import jinja2
 
+from flow.artifacts import REPORT_HTML, REPORT_JSON, REPORT_MD, REPORTS
 from flow.report import fmt
 from flow.report.model import FAIL, INCOMPLETE, PASS, Report, to_dict
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-FILES = ("report.json", "report.md", "report.html")
+FILES = REPORTS
 
 MODE_NOTES = {
     "TRN": "truncate toward \u2212\u221e",
@@ -164,8 +165,8 @@ def write_report(report: Report, folder: Path, root: Path, copy_to: Path | None 
     written = []
     for dest in [folder] + ([Path(copy_to)] if copy_to is not None else []):
         dest.mkdir(parents=True, exist_ok=True)
-        (dest / "report.json").write_text(js)
-        (dest / "report.md").write_text(render_markdown(report, root, dest))
-        (dest / "report.html").write_text(html)
+        (dest / REPORT_JSON).write_text(js)
+        (dest / REPORT_MD).write_text(render_markdown(report, root, dest))
+        (dest / REPORT_HTML).write_text(html)
         written += [dest / f for f in FILES]
     return written

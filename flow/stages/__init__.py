@@ -1,1 +1,2 @@
-"""Pipeline stages, one module each, each exposing ``run(ctx) -> dict`` (see :mod:`flow.pipeline`)."""
+"""Pipeline stages, one module each, each exposing ``run(ctx)`` that returns its :mod:`flow.results`
+class (see :mod:`flow.pipeline`)."""

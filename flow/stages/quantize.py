@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import torch
 
+from flow.artifacts import FLOAT_MODEL, QAT_MODEL, QUANT_GRAPH
 from flow.data import CLASS_NAMES, FEATURE_NAMES
 from flow.ir.graph import precision_rows
 from flow.quantize.quantize_model import quantize_model
+from flow.results import QuantizeResult
 from flow.stages.data import load_split
 from flow.train.fit import Arrays
 from flow.train.history import write_history
 from flow.train.model import load_float_model, read_checkpoint
 
 
-def run(ctx) -> dict:
+def run(ctx) -> QuantizeResult:
     out = ctx.dir("quantize")
-    ckpt_path = ctx.dir("train") / "float_model.pt"
+    ckpt_path = ctx.dir("train") / FLOAT_MODEL
     ckpt = read_checkpoint(ckpt_path)
     float_model = load_float_model(ckpt_path, ctx.model)
     arrays = load_split(ctx)
@@ -38,15 +40,15 @@ def run(ctx) -> dict:
             feature_names=FEATURE_NAMES,
             on_epoch=lambda rec: advance(),
         )
-    q.graph.save(out / "quant_graph.json")
-    torch.save(q.model.state_dict(), out / "qat_model.pt")
+    q.graph.save(out / QUANT_GRAPH)
+    torch.save(q.model.state_dict(), out / QAT_MODEL)
     history = [r.as_dict() for r in q.history]
     write_history(out, history)
     bits = {layer.name: layer.out_type.width for layer in q.graph.layers}
-    return {
-        "precisions": precision_rows(q.graph),
-        "qat_epochs": len(history),
-        "best_qat_val_accuracy": max((h["val_acc"] for h in history), default=None),
-        "params": q.graph.n_params,
-        "headline": f"{len(q.graph.layers)} layers, input {q.graph.input_type.describe()}, output widths {bits}",
-    }
+    return QuantizeResult(
+        precisions=tuple(precision_rows(q.graph)),
+        qat_epochs=len(history),
+        best_qat_val_accuracy=max((h["val_acc"] for h in history), default=None),
+        params=q.graph.n_params,
+        headline=f"{len(q.graph.layers)} layers, input {q.graph.input_type.describe()}, output widths {bits}",
+    )

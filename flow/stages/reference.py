@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from flow.artifacts import FLOAT_MODEL, QAT_MODEL, QUANT_GRAPH, REF_OUTPUTS, TEST_CODES, TEST_LABELS
 from flow.errors import MismatchError
 from flow.ir.fixed import dequantize
 from flow.ir.graph import QuantGraph
 from flow.ir.reference import classify, encode_inputs, forward
 from flow.quantize.fold_batchnorm import fold_batchnorm
 from flow.quantize.qat import QuantModel, layer_types
+from flow.results import ReferenceResult
 from flow.stages.data import load_split
 from flow.train.fit import Arrays, evaluate
 from flow.train.model import load_float_model, read_checkpoint
@@ -24,25 +26,25 @@ from flow.train.model import load_float_model, read_checkpoint
 def qat_outputs(ctx, graph: QuantGraph, codes: torch.Tensor) -> tuple[np.ndarray, bool]:
     """The trained QAT model in float64 on the dequantized input codes, scaled to output codes;
     and whether every scaled output was an integer (it must be)."""
-    float_model = load_float_model(ctx.dir("train") / "float_model.pt", ctx.model)
+    float_model = load_float_model(ctx.dir("train") / FLOAT_MODEL, ctx.model)
     qmodel = QuantModel(graph.input_type, fold_batchnorm(float_model), layer_types(graph))
-    qmodel.load_state_dict(torch.load(ctx.dir("quantize") / "qat_model.pt"))
+    qmodel.load_state_dict(torch.load(ctx.dir("quantize") / QAT_MODEL))
     qmodel = qmodel.double().eval()
     with torch.no_grad():
-        scaled = qmodel(dequantize(codes, graph.input_type)) * (2.0**graph.output_type.frac)
+        scaled = qmodel.decide(dequantize(codes, graph.input_type)) * (2.0**graph.output_type.frac)
     return scaled.round().to(torch.int64).numpy(), bool((scaled == scaled.round()).all())
 
 
-def run(ctx) -> dict:
+def run(ctx) -> ReferenceResult:
     out = ctx.dir("reference")
-    graph = QuantGraph.load(ctx.dir("quantize") / "quant_graph.json")
+    graph = QuantGraph.load(ctx.dir("quantize") / QUANT_GRAPH)
     arrays = load_split(ctx)
     codes = encode_inputs(graph, arrays["X_test"])
     ref = forward(graph, codes).numpy()
     labels = arrays["y_test"]
-    np.save(out / "test_codes.npy", codes.numpy())
-    np.save(out / "test_labels.npy", labels)
-    np.save(out / "ref_outputs.npy", ref)
+    np.save(out / TEST_CODES, codes.numpy())
+    np.save(out / TEST_LABELS, labels)
+    np.save(out / REF_OUTPUTS, ref)
 
     qat, integral = qat_outputs(ctx, graph, codes)
     bad = np.flatnonzero((qat != ref).any(axis=1))
@@ -52,16 +54,16 @@ def run(ctx) -> dict:
             f"QAT model and integer reference differ on {len(bad)} of {len(ref)} test vectors "
             f"(first: vector {i}, QAT {qat[i].tolist()} vs reference {ref[i].tolist()})"
         )
-    ckpt = read_checkpoint(ctx.dir("train") / "float_model.pt")
-    float_model = load_float_model(ctx.dir("train") / "float_model.pt", ctx.model)
+    ckpt = read_checkpoint(ctx.dir("train") / FLOAT_MODEL)
+    float_model = load_float_model(ctx.dir("train") / FLOAT_MODEL, ctx.model)
     _, float_acc = evaluate(float_model, Arrays.of(arrays["X_test"], labels, ckpt["input_mean"], ckpt["input_std"]))
     int_acc = float(np.mean(classify(ref) == labels))
-    return {
-        "vectors": len(ref),
-        "float_accuracy": float_acc,
-        "int_accuracy": int_acc,
-        "qat_vs_reference_mismatches": 0,
-        "accuracy_drop": float_acc - int_acc,
-        "headline": f"{len(ref):,} vectors; accuracy float {float_acc:.4f}, integer {int_acc:.4f}; "
+    return ReferenceResult(
+        vectors=len(ref),
+        float_accuracy=float_acc,
+        int_accuracy=int_acc,
+        qat_vs_reference_mismatches=0,
+        accuracy_drop=float_acc - int_acc,
+        headline=f"{len(ref):,} vectors; accuracy float {float_acc:.4f}, integer {int_acc:.4f}; "
         "QAT model == reference exactly",
-    }
+    )

@@ -7,12 +7,13 @@ The logic lives in :mod:`flow.report`.
 
 from __future__ import annotations
 
+from flow.artifacts import REPORT_HTML, REPORTS, tool_versions
 from flow.errors import MismatchError
-from flow.pipeline import tool_versions
 from flow.report import collect, model_info, settings_of, target_info, write_report
+from flow.results import ReportResult
 
 
-def run(ctx) -> dict:
+def run(ctx) -> ReportResult:
     out = ctx.dir("report")
     report = collect(
         ctx.root,
@@ -20,6 +21,7 @@ def run(ctx) -> dict:
         target=target_info(ctx.target),
         settings=settings_of(ctx),
         plot_dir=out,
+        stages=ctx.stages,
         tools=tool_versions(("matplotlib", "jinja2", "scikit-learn")),
     )
     write_report(report, out, ctx.root, copy_to=ctx.root)
@@ -27,14 +29,14 @@ def run(ctx) -> dict:
     if errors:
         # The report is written first so the reviewer can see why; then the build fails.
         raise MismatchError(
-            f"design review {report.verdict.upper()}: {'; '.join(errors)} (see {ctx.root / 'report.html'})"
+            f"design review {report.verdict.upper()}: {'; '.join(errors)} (see {ctx.root / REPORT_HTML})"
         )
-    return {
-        "verdict": report.verdict,
-        "errors": errors,
-        "warnings": sum(1 for f in report.flags if f.level == "warning"),
-        "files": ["report.json", "report.md", "report.html"] + [p.file for p in report.plots],
-        "headline": f"design review {report.verdict.upper()}"
+    return ReportResult(
+        verdict=report.verdict,
+        errors=tuple(errors),
+        warnings=sum(1 for f in report.flags if f.level == "warning"),
+        files=(*REPORTS, *(p.file for p in report.plots)),
+        headline=f"design review {report.verdict.upper()}"
         + (f" ({len(errors)} error{'s' if len(errors) != 1 else ''})" if errors else "")
-        + f"; {ctx.root / 'report.html'}",
-    }
+        + f"; {ctx.root / REPORT_HTML}",
+    )

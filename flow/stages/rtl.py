@@ -1,4 +1,4 @@
-"""Stage 07: Verilog of the whole network from ``rtl_templates/``, linted with Verilator.
+"""Stage 07: Verilog of the whole network from ``flow/rtl/templates/``, linted with Verilator.
 
 Writes every generated file (library modules, one module per Dense/ScaleShift layer, the top named
 after the model, ``<top>.f`` with the compile order) and ``design.json`` (top, latency, layer
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 
+from flow.artifacts import DESIGN, LINT_LOG, QUANT_GRAPH
 from flow.errors import ToolError
 from flow.ir.graph import QuantGraph
+from flow.results import RtlResult
 from flow.rtl import build_design, lint_files, write_files
 
 
@@ -39,31 +41,31 @@ def design_record(design) -> dict:
     }
 
 
-def run(ctx) -> dict:
+def run(ctx) -> RtlResult:
     out = ctx.dir("rtl")
-    graph = QuantGraph.load(ctx.dir("quantize") / "quant_graph.json")
+    graph = QuantGraph.load(ctx.dir("quantize") / QUANT_GRAPH)
     design = build_design(graph, top=ctx.model.name)
     for old in out.glob("*.v"):
         if old.name not in design.files:
             old.unlink()
     write_files(design.files, out)
     record = design_record(design)
-    (out / "design.json").write_text(json.dumps(record, indent=2) + "\n")
+    (out / DESIGN).write_text(json.dumps(record, indent=2) + "\n")
     try:
         warnings = lint_files(design.files, design.top, sources=list(design.sources))
-        lint = "clean" if not warnings else f"{len(warnings)} warnings (see lint.log)"
-        (out / "lint.log").write_text("".join(w + "\n" for w in warnings))
+        lint = "clean" if not warnings else f"{len(warnings)} warnings (see {LINT_LOG})"
+        (out / LINT_LOG).write_text("".join(w + "\n" for w in warnings))
     except ToolError as exc:
         lint = f"not run: {exc}"
     lines = sum(text.count("\n") for text in design.files.values())
-    return {
-        "top": design.top,
-        "files": sorted(design.files),
-        "lines": lines,
-        "lint": lint,
-        "latency_cycles": design.latency,
-        "ii": 1,
-        "layers": record["layers"],
-        "headline": f"{len(design.files)} files, {lines:,} lines, top {design.top}; lint {lint}; "
+    return RtlResult(
+        top=design.top,
+        files=tuple(sorted(design.files)),
+        lines=lines,
+        lint=lint,
+        latency_cycles=design.latency,
+        ii=1,
+        layers=tuple(record["layers"]),
+        headline=f"{len(design.files)} files, {lines:,} lines, top {design.top}; lint {lint}; "
         f"pipeline {design.latency} cycles, II 1",
-    }
+    )

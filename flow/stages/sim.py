@@ -12,21 +12,24 @@ import json
 
 import numpy as np
 
+from flow.artifacts import QUANT_GRAPH, REF_OUTPUTS, RTL_OUTPUTS, SIM_JSON, SIM_RUN, TEST_CODES, TEST_LABELS
 from flow.errors import MismatchError
 from flow.ir.graph import QuantGraph
+from flow.ir.reference import classify
+from flow.results import SimResult
 from flow.rtl import build_design
 from flow.sim.simulate import harness_build, simulate
 
 
-def run(ctx) -> dict:
+def run(ctx) -> SimResult:
     out = ctx.dir("sim")
-    graph = QuantGraph.load(ctx.dir("quantize") / "quant_graph.json")
+    graph = QuantGraph.load(ctx.dir("quantize") / QUANT_GRAPH)
     ref_dir = ctx.dir("reference")
-    codes = np.load(ref_dir / "test_codes.npy")
-    expected = np.load(ref_dir / "ref_outputs.npy")
-    labels = np.load(ref_dir / "test_labels.npy")
+    codes = np.load(ref_dir / TEST_CODES)
+    expected = np.load(ref_dir / REF_OUTPUTS)
+    labels = np.load(ref_dir / TEST_LABELS)
     if len(codes) != len(expected):
-        raise MismatchError(f"test_codes.npy has {len(codes)} rows but ref_outputs.npy {len(expected)}")
+        raise MismatchError(f"{TEST_CODES} has {len(codes)} rows but {REF_OUTPUTS} {len(expected)}")
     n = len(codes) if ctx.options.vectors is None else min(ctx.options.vectors, len(codes))
     design = build_design(graph, top=ctx.model.name)
     rtl_dir = ctx.dir("rtl")
@@ -35,15 +38,15 @@ def run(ctx) -> dict:
     with ctx.progress("cocotb + Verilator: build, simulate, compare", total=2) as advance:
         build = harness_build(design, files)
         advance()
-        work = out / "run"
+        work = out / SIM_RUN
         result = simulate(graph, codes[:n], expected=expected[:n], design=design, files=files, work_dir=work)
         advance()
     # Keep the logs and reports; drop the bulky stimulus and capture files of a passing run
     # (a failing run raises above and leaves them for inspection).
     for bulky in ("stimulus.bin", "capture.txt", "expected.npy", "got.npy", "in_cycles.npy"):
         (work / bulky).unlink(missing_ok=True)
-    np.save(out / "rtl_outputs.npy", result.outputs)
-    pred = np.argmax(result.outputs, axis=1)  # first maximum wins, as flow.ir.reference.classify
+    np.save(out / RTL_OUTPUTS, result.outputs)
+    pred = classify(result.outputs)
     accuracy = float(np.mean(pred == labels[:n])) if n else 0.0
     record = result.to_dict()
     record.update(
@@ -55,9 +58,9 @@ def run(ctx) -> dict:
             "vectors_total": int(len(codes)),
         }
     )
-    (out / "sim.json").write_text(json.dumps(record, indent=2) + "\n")
-    record["headline"] = (
-        f"{record['vectors']:,} vectors, RTL == reference bit for bit; latency "
-        f"{record['latency_cycles']} cycles, II {record['ii']}; accuracy {accuracy:.4f}"
+    (out / SIM_JSON).write_text(json.dumps(record, indent=2) + "\n")
+    return SimResult(
+        **record,
+        headline=f"{record['vectors']:,} vectors, RTL == reference bit for bit; latency "
+        f"{record['latency_cycles']} cycles, II {record['ii']}; accuracy {accuracy:.4f}",
     )
-    return record

@@ -10,25 +10,27 @@ from __future__ import annotations
 
 import json
 
+from flow.artifacts import QUANT_GRAPH, SYNTH_JSON, YOSYS_DIR
 from flow.ir.graph import QuantGraph
+from flow.results import SynthResult
 from flow.rtl import build_design
 from flow.synth import synthesize
 from flow.synth.yosys import job_count
 
 
-def run(ctx) -> dict:
+def run(ctx) -> SynthResult:
     out = ctx.dir("synth")
-    graph = QuantGraph.load(ctx.dir("quantize") / "quant_graph.json")
+    graph = QuantGraph.load(ctx.dir("quantize") / QUANT_GRAPH)
     design = build_design(graph, top=ctx.model.name)
     jobs = job_count(design)
     with ctx.progress(f"Yosys synth_xilinx -family {ctx.target.yosys_family}", total=jobs) as advance:
-        result = synthesize(design, ctx.target, rtl_dir=ctx.dir("rtl"), work_dir=out / "yosys", progress=advance)
+        result = synthesize(design, ctx.target, rtl_dir=ctx.dir("rtl"), work_dir=out / YOSYS_DIR, progress=advance)
     record = result.to_dict()
-    (out / "synth.json").write_text(json.dumps(record, indent=2) + "\n")
-    util = record.get("utilization", {})
-    record["headline"] = (
-        f"{record.get('tool')}: LUT {record.get('lut', 0):,} ({util.get('lut', 0):.2f} %), "
-        f"FF {record.get('ff', 0):,}, DSP {record.get('dsp', 0):,} ({util.get('dsp', 0):.2f} %), "
-        f"BRAM {record.get('bram', 0):g}; {record.get('latency_ns')} ns"
+    (out / SYNTH_JSON).write_text(json.dumps(record, indent=2) + "\n")
+    util = result.utilization
+    return SynthResult(
+        **record,
+        headline=f"{result.tool}: LUT {result.lut:,} ({util.get('lut', 0):.2f} %), "
+        f"FF {result.ff:,}, DSP {result.dsp:,} ({util.get('dsp', 0):.2f} %), "
+        f"BRAM {result.bram:g}; {result.latency_ns} ns",
     )
-    return record

@@ -9,19 +9,21 @@ import shutil
 
 import torch
 
+from flow.artifacts import FLOAT_MODEL
+from flow.results import TrainResult
 from flow.stages.data import load_split
 from flow.train.fit import Arrays, evaluate, fit, standardization
 from flow.train.history import write_history
 from flow.train.model import build_float_model, read_checkpoint, save_float_model
 
 
-def run(ctx) -> dict:
+def run(ctx) -> TrainResult:
     out = ctx.dir("train")
     arrays = load_split(ctx)
     spec = ctx.model
     if ctx.options.checkpoint:
         ckpt = read_checkpoint(ctx.options.checkpoint)
-        shutil.copyfile(ctx.options.checkpoint, out / "float_model.pt")
+        shutil.copyfile(ctx.options.checkpoint, out / FLOAT_MODEL)
         mean, std = ckpt["input_mean"], ckpt["input_std"]
         model = build_float_model(spec)
         model.load_state_dict(ckpt["state_dict"])
@@ -46,17 +48,17 @@ def run(ctx) -> dict:
                     on_epoch=lambda rec: advance(),
                 )
             ]
-        save_float_model(out / "float_model.pt", spec, model, mean, std)
+        save_float_model(out / FLOAT_MODEL, spec, model, mean, std)
     write_history(out, history)
     test = Arrays.of(arrays["X_test"], arrays["y_test"], mean, std)
     _, acc = evaluate(model, test)
     val_acc = max((h["val_acc"] for h in history), default=None)
-    return {
-        "params": spec.n_params,
-        "epochs": len(history),
-        "best_val_accuracy": val_acc,
-        "float_test_accuracy": acc,
-        "samples_per_s": (sum(h["samples_per_s"] for h in history) / len(history)) if history else None,
-        "checkpoint": str(ctx.options.checkpoint) if ctx.options.checkpoint else None,
-        "headline": f"float test accuracy {acc:.4f} ({spec.n_params:,} parameters)",
-    }
+    return TrainResult(
+        params=spec.n_params,
+        epochs=len(history),
+        best_val_accuracy=val_acc,
+        float_test_accuracy=acc,
+        samples_per_s=(sum(h["samples_per_s"] for h in history) / len(history)) if history else None,
+        checkpoint=str(ctx.options.checkpoint) if ctx.options.checkpoint else None,
+        headline=f"float test accuracy {acc:.4f} ({spec.n_params:,} parameters)",
+    )

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from flow.artifacts import QAT_MODEL, QUANT_GRAPH
 from flow.config.zoo import ModelSpec
 from flow.errors import MismatchError
 from flow.ir.fixed import FixedType
@@ -292,8 +293,8 @@ def quantize_report(run: QuantRun, data: StudyData, out: Path) -> QuantizeReport
     out.mkdir(parents=True, exist_ok=True)
     _, val, _ = data.arrays(run.mean, run.std)
     report = QuantizeReport(run, tuple(node_changes(run, val.x)), tuple(grid_checks(run.quantized.model, run.graph)))
-    run.graph.save(out / "quant_graph.json")
-    torch.save(run.quantized.model.state_dict(), out / "qat_model.pt")
+    run.graph.save(out / QUANT_GRAPH)
+    torch.save(run.quantized.model.state_dict(), out / QAT_MODEL)
     write_history(out, [h.as_dict() for h in run.quantized.history])
     _write_rows(out / "changes.csv", [asdict(c) for c in report.changes])
     _write_rows(out / "grid.csv", [{**asdict(c), "ok": c.ok} for c in report.grid])

@@ -69,13 +69,14 @@ def ctx(tmp_path, monkeypatch):
 
 
 def test_stage_results(ctx):
+    from flow.results import to_record
     from flow.stages.onnx import run
 
     r = run(ctx)
-    assert r["qonnx_vectors"] == 4000 and r["qonnx_mismatches"] == 0 and r["qonnx_real_input_vectors"] == 4000
-    assert r["onnx_max_abs_err"] < 1e-4 and r["qonnx_compute_type"] == "FLOAT"
-    assert Path(r["qonnx_path"]).is_file() and Path(r["onnx_path"]).is_file()
-    json.dumps(r)
+    assert r.qonnx_vectors == 4000 and r.qonnx_mismatches == 0 and r.qonnx_real_input_vectors == 4000
+    assert r.onnx_max_abs_err < 1e-4 and r.qonnx_compute_type == "FLOAT"
+    assert Path(r.qonnx_path).is_file() and Path(r.onnx_path).is_file()
+    json.dumps(to_record(r))
 
 
 def test_stage_fails_on_a_wrong_reference(ctx):

@@ -94,13 +94,14 @@ def ctx(tmp_path, graph, codes, ref, project, monkeypatch):
 def test_stage_results(ctx):
     import json
 
+    from flow.results import to_record
     from flow.stages.hls4ml import run
 
     r = run(ctx)
-    assert r["vectors"] == 5000 and r["mismatches"] == 0 and r["accuracy"] == 1.0
-    assert r["vendor"] == "not found" and r["part"] == "xcu250-figd2104-2L-e"
-    assert r["precisions"]["fc2"]["accum"] == "ap_fixed<11,3,AP_TRN,AP_WRAP>"
-    json.dumps(r)
+    assert r.vectors == 5000 and r.mismatches == 0 and r.accuracy == 1.0
+    assert r.vendor == "not found" and r.part == "xcu250-figd2104-2L-e"
+    assert r.precisions["fc2"]["accum"] == "ap_fixed<11,3,AP_TRN,AP_WRAP>"
+    json.dumps(to_record(r))
 
 
 def test_stage_fails_on_a_wrong_reference(ctx):

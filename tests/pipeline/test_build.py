@@ -13,6 +13,7 @@ from flow.cli import main
 from flow.config.targets import get_target
 from flow.config.zoo import get_model
 from flow.pipeline import BuildOptions, build_root, run_build
+from flow.results import to_record
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ def test_full_build(model, tmp_path, monkeypatch, capsys):
 def test_large_model_until_rtl_simulation(tmp_path):
     spec = get_model("jsc-large")
     outcomes = run_build(spec, get_target("xcu250"), BuildOptions(vectors=2000, until="sim"), tmp_path)
-    results = {o.stage: o.results for o in outcomes}
+    results = {o.stage: to_record(o.results) for o in outcomes}
     _checks(results)
     assert results["sim"]["vectors"] == 2000
     assert (build_root(tmp_path, spec, get_target("xcu250")) / "07_rtl").is_dir()

@@ -29,7 +29,7 @@ def test_stages_write_numbered_folders_with_manifests(first_build):
         assert len(m["input_hash"]) == 64 and m["output_hash"] == stage_digest(folder, m["results"])
         assert m["tools"]["python"] and m["seconds"] >= 0
     assert (root / "03_quantize" / "quant_graph.json").is_file()
-    assert outcomes[3].results["qat_vs_reference_mismatches"] == 0
+    assert outcomes[3].results.qat_vs_reference_mismatches == 0
 
 
 def test_rerun_skips_unchanged_stages(first_build):

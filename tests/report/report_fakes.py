@@ -1,4 +1,5 @@
-"""A fake build folder: stage manifests and files as the real stages write them, from a random graph.
+"""A fake build folder: stage manifests (typed results, as :mod:`flow.results` records) and files as
+the real stages write them, from a random graph.
 
 (A uniquely named module rather than conftest.py, so that tests in other folders cannot shadow it.)"""
 
@@ -6,18 +7,33 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from rich.console import Console
 
+from flow.artifacts import HISTORY_JSON, QUANT_GRAPH, REF_OUTPUTS, TEST_CODES, TEST_LABELS, write_manifest
 from flow.config.targets import get_target
 from flow.config.zoo import get_model
 from flow.ir.graph import precision_rows
 from flow.ir.reference import classify, forward
 from flow.ir.synthetic import random_codes, random_graph
 from flow.pipeline import STAGES, BuildContext, BuildOptions, stage_index
+from flow.results import (
+    DataResult,
+    Hls4mlResult,
+    OnnxResult,
+    QuantizeResult,
+    ReferenceResult,
+    RtlResult,
+    SimResult,
+    StageResult,
+    SynthResult,
+    TrainResult,
+    to_record,
+)
 
 N = 400  # test vectors
 SUBSET = 150  # vectors checked by hls4ml C-sim and RTL sim
@@ -41,7 +57,9 @@ def _history(phase: str, epochs: int) -> list[dict]:
 
 
 class FakeBuild:
-    """Writes ``root/NN_stage/manifest.json`` (and the files later stages read) one stage at a time."""
+    """Writes ``root/NN_stage/manifest.json`` (and the files later stages read) one stage at a time.
+
+    Each stage method takes keyword overrides of its result's fields (``b.sim(mismatches=3)``)."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -61,7 +79,8 @@ class FakeBuild:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def write(self, stage: str, results: dict, seconds: float = 1.5, tools: dict | None = None) -> Path:
+    def write(self, stage: str, results: StageResult | dict, seconds: float = 1.5, tools: dict | None = None) -> Path:
+        """The stage's manifest; ``results`` a typed result, or a raw record (to test malformed ones)."""
         d = self.folder(stage)
         manifest = {
             "stage": stage,
@@ -72,136 +91,181 @@ class FakeBuild:
             "seconds": seconds,
             "tools": tools or {"python": "3.11.2", "flow": "0.1.0"},
             "command": "flow build",
-            "results": results,
+            "results": results if isinstance(results, dict) else to_record(results),
         }
-        (d / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        write_manifest(d, manifest)
         return d
 
     # -- the stages --------------------------------------------------------------------------------
-    def data(self):
-        self.write(
-            "data",
-            {
-                "source": "synthetic test data",
-                "jets": 2000,
-                "split_seed": 42,
-                "counts": {"train": 1200, "val": 400, "test": N},
-                "class_counts": {c: 400 for c in CLASSES},
-                "class_names": CLASSES,
-                "feature_names": [f"f{i}" for i in range(16)],
-                "headline": "2,000 jets",
-            },
+    def data(self, **kw):
+        r = DataResult(
+            source="synthetic test data",
+            jets=2000,
+            split_seed=42,
+            counts={"train": 1200, "val": 400, "test": N},
+            class_counts={c: 400 for c in CLASSES},
+            class_names=tuple(CLASSES),
+            feature_names=tuple(f"f{i}" for i in range(16)),
+            headline="2,000 jets",
         )
+        self.write("data", replace(r, **kw))
 
-    def train(self):
+    def train(self, **kw):
+        r = TrainResult(
+            params=181,
+            epochs=5,
+            best_val_accuracy=0.64,
+            float_test_accuracy=self.float_acc,
+            samples_per_s=123456.0,
+            checkpoint=None,
+            headline="float test accuracy",
+        )
         d = self.write(
             "train",
-            {
-                "params": 181,
-                "epochs": 5,
-                "best_val_accuracy": 0.64,
-                "float_test_accuracy": self.float_acc,
-                "samples_per_s": 123456.0,
-                "checkpoint": None,
-                "headline": "float test accuracy",
-            },
+            replace(r, **kw),
             seconds=12.25,
             tools={"python": "3.11.2", "flow": "0.1.0", "torch": "2.13.0"},
         )
-        (d / "history.json").write_text(json.dumps(_history("float", 5)))
+        (d / HISTORY_JSON).write_text(json.dumps(_history("float", 5)))
 
-    def quantize(self):
+    def quantize(self, **kw):
+        r = QuantizeResult(
+            precisions=tuple(precision_rows(self.graph)),
+            qat_epochs=3,
+            best_qat_val_accuracy=0.63,
+            params=self.graph.n_params,
+            headline="3 layers",
+        )
         d = self.write(
             "quantize",
-            {
-                "precisions": precision_rows(self.graph),
-                "qat_epochs": 3,
-                "best_qat_val_accuracy": 0.63,
-                "params": self.graph.n_params,
-                "headline": "3 layers",
-            },
+            replace(r, **kw),
             seconds=4.0,
             tools={"python": "3.11.2", "flow": "0.1.0", "torch": "2.13.0"},
         )
-        self.graph.save(d / "quant_graph.json")
-        (d / "history.json").write_text(json.dumps(_history("qat", 3)))
+        self.graph.save(d / QUANT_GRAPH)
+        (d / HISTORY_JSON).write_text(json.dumps(_history("qat", 3)))
 
-    def reference(self):
-        d = self.write(
-            "reference",
-            {
-                "vectors": N,
-                "float_accuracy": self.float_acc,
-                "int_accuracy": self.int_acc,
-                "qat_vs_reference_mismatches": 0,
-                "accuracy_drop": self.float_acc - self.int_acc,
-                "headline": "reference",
-            },
+    def reference(self, **kw):
+        r = ReferenceResult(
+            vectors=N,
+            float_accuracy=self.float_acc,
+            int_accuracy=self.int_acc,
+            qat_vs_reference_mismatches=0,
+            accuracy_drop=self.float_acc - self.int_acc,
+            headline="reference",
         )
-        np.save(d / "test_codes.npy", self.codes)
-        np.save(d / "test_labels.npy", self.labels)
-        np.save(d / "ref_outputs.npy", self.ref)
+        d = self.write("reference", replace(r, **kw))
+        np.save(d / TEST_CODES, self.codes)
+        np.save(d / TEST_LABELS, self.labels)
+        np.save(d / REF_OUTPUTS, self.ref)
 
-    def onnx(self, mismatches: int = 0):
-        self.write(
-            "onnx",
-            {"onnx_max_abs_err": 3.2e-7, "qonnx_vectors": N, "qonnx_mismatches": mismatches, "headline": "onnx"},
-            tools={"python": "3.11.2", "flow": "0.1.0", "onnx": "1.17.0"},
+    def onnx(self, **kw):
+        r = OnnxResult(
+            onnx_path="05_onnx/float_model.onnx",
+            onnx_max_abs_err=3.2e-7,
+            onnx_tolerance={"atol": 1e-4, "rtol": 1e-4},
+            onnx_vectors=N,
+            qonnx_path="05_onnx/quant_model.qonnx.onnx",
+            qonnx_compute_type="FLOAT",
+            qonnx_vectors=N,
+            qonnx_mismatches=0,
+            qonnx_real_input_vectors=N,
+            qonnx_vectors_per_s=5000,
+            headline="onnx",
         )
+        self.write("onnx", replace(r, **kw), tools={"python": "3.11.2", "flow": "0.1.0", "onnx": "1.17.0"})
 
-    def hls4ml(self, mismatches: int = 0, accuracy: float | None = None):
+    def hls4ml(self, **kw):
+        r = Hls4mlResult(
+            vectors=SUBSET,
+            mismatches=0,
+            accuracy=self.sub_acc,
+            project_dir="06_hls4ml/prj",
+            project_name="myproject",
+            backend="Vitis",
+            part="xcu250-figd2104-2L-e",
+            clock_ns=5.0,
+            precisions={"fc1": {"result": "ap_fixed<16,6>"}},
+            compile_seconds=3.0,
+            csim_vectors_per_s=1000,
+            vendor="Vitis",
+            headline="hls4ml",
+        )
         self.write(
             "hls4ml",
-            {
-                "vectors": SUBSET,
-                "mismatches": mismatches,
-                "accuracy": self.sub_acc if accuracy is None else accuracy,
-                "project_dir": "06_hls4ml/prj",
-                "precisions": {"fc1": "ap_fixed<16,6>"},
-                "vendor": "Vitis",
-                "headline": "hls4ml",
-            },
+            replace(r, **kw),
             seconds=30.0,
             tools={"python": "3.11.2", "flow": "0.1.0", "hls4ml": "1.3.0"},
         )
 
-    def rtl(self):
-        self.write("rtl", {"files": ["top.v", "dense.v"], "lint": "clean", "headline": "rtl"})
+    def rtl(self, **kw):
+        r = RtlResult(
+            top="jsc_tiny",
+            files=("top.v", "dense.v"),
+            lines=120,
+            lint="clean",
+            latency_cycles=7,
+            ii=1,
+            layers=({"name": "fc1", "kind": "dense", "latency": 3},),
+            headline="rtl",
+        )
+        self.write("rtl", replace(r, **kw))
 
-    def sim(self, mismatches: int = 0, accuracy: float | None = None):
+    def sim(self, **kw):
+        r = SimResult(
+            vectors=SUBSET,
+            mismatches=0,
+            latency_cycles=7,
+            ii=1,
+            cycles=200,
+            gaps=50,
+            vectors_per_s=2500.0,
+            sim_vectors_per_s=10000.0,
+            build_seconds=2.0,
+            run_seconds=0.06,
+            mode="stream",
+            simulator="verilator 5.048",
+            build_cached=False,
+            accuracy=self.sub_acc,
+            top="jsc_tiny",
+            vectors_total=N,
+            headline="sim",
+        )
         self.write(
             "sim",
-            {
-                "vectors": SUBSET,
-                "mismatches": mismatches,
-                "latency_cycles": 7,
-                "ii": 1,
-                "vectors_per_s": 2500.0,
-                "accuracy": self.sub_acc if accuracy is None else accuracy,
-                "headline": "sim",
-            },
+            replace(r, **kw),
             seconds=20.0,
             tools={"python": "3.11.2", "flow": "0.1.0", "cocotb": "2.1.0", "verilator": "5.048"},
         )
 
-    def synth(self):
-        self.write(
-            "synth",
-            {
-                "tool": "Yosys 0.47",
-                "lut": 1234,
-                "ff": 345,
-                "carry": 56,
-                "dsp": 0,
-                "bram": 0,
-                "utilization": {"lut": 0.0714},
-                "latency_ns": 9.5,
-                "depth": 12,
-                "max_fanout": 77,
-                "headline": "synth",
-            },
+    def synth(self, **kw):
+        r = SynthResult(
+            tool="Yosys 0.47",
+            target="xcu250",
+            part="xcu250-figd2104-2L-e",
+            family="xcup",
+            top="jsc_tiny",
+            lut=1234,
+            lut_logic=1200,
+            lut_memory=34,
+            ff=345,
+            carry=56,
+            dsp=0,
+            bram=0.0,
+            muxf=77,
+            utilization={"lut": 0.0714},
+            latency_cycles=7,
+            clock_mhz=200.0,
+            latency_ns=9.5,
+            depth=12,
             seconds=60.0,
+            options={},
+            cells={"LUT6": 1200},
+            layers=(),
+            depth_note="cells on the longest path",
+            headline="synth",
         )
+        self.write("synth", replace(r, **kw), seconds=60.0)
 
     def all(self, upto: str = "synth") -> FakeBuild:
         for s in STAGES[: stage_index(upto) + 1]:

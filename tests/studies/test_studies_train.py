@@ -74,8 +74,8 @@ def test_checkpoint_feeds_flow_build(cli_run, csv_path, tmp_path):
         spec, get_target("xcu250"), BuildOptions(data=csv_path, checkpoint=out / "best.pt", until="quantize"), tmp_path
     )
     assert [o.stage for o in outcomes] == ["data", "train", "quantize"]
-    assert outcomes[1].results["checkpoint"] == str(out / "best.pt")
-    assert outcomes[1].results["epochs"] == 0  # not retrained
+    assert outcomes[1].results.checkpoint == str(out / "best.pt")
+    assert outcomes[1].results.epochs == 0  # not retrained
 
 
 def test_cli_train_errors(cli, csv_path, tmp_path):

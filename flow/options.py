@@ -1,0 +1,22 @@
+"""The settings of one build that are not part of the model or the target (``flow build`` options).
+
+Neutral: :mod:`flow.config.build` layers a ``--config`` file's ``[build]`` over them and
+:mod:`flow.pipeline` runs with them, so neither has to import the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Settings of one build that are not part of the model or the target."""
+
+    vectors: int | None = None  # test vectors checked by C-sim and RTL sim (None: the whole test set)
+    data: Path | None = None  # dataset file (None: the built-in default data)
+    checkpoint: Path | None = None  # a `flow train` checkpoint to start from instead of training
+    split_seed: int = 42
+    force: bool = False
+    until: str | None = None

@@ -1,0 +1,325 @@
+"""Typed stage results: what each stage's ``run(ctx)`` returns, records in its manifest and later
+stages and the report read back.
+
+One frozen dataclass per stage. In the manifest a result is a JSON object whose ``"type"`` is the class
+name followed by the fields (:func:`to_record`); :func:`from_record` reads it back and checks every
+field's type, so a record that does not match its class (an older flow, a hand edit) is a
+:class:`ResultsError`, never a silently missing key. Nested values (per-layer rows, dictionaries of
+counts) stay plain JSON.
+
+A field made with :func:`omitted` is left out of the record while it has its default (a value that
+exists only in some builds, such as the vendor HLS tool's reports), and takes it when absent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, ClassVar
+
+from flow.errors import FlowError
+
+TYPE_KEY = "type"
+
+
+class ResultsError(FlowError):
+    """A stage's results record is missing, of another stage, or does not match its class."""
+
+
+def omitted(default: Any = None) -> Any:
+    """A field left out of the record while it equals ``default`` (``None`` or an empty tuple)."""
+    return field(default=default, metadata={"omit_default": True})
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageResult:
+    """Base of the stage results. ``headline`` is the one line the build prints and the report shows."""
+
+    stage: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataResult(StageResult):
+    stage: ClassVar[str] = "data"
+    source: str
+    jets: int
+    split_seed: int
+    counts: dict[str, int]  # train / val / test
+    class_counts: dict[str, int]
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    headline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainResult(StageResult):
+    stage: ClassVar[str] = "train"
+    params: int
+    epochs: int  # 0 when a checkpoint was given
+    best_val_accuracy: float | None
+    float_test_accuracy: float
+    samples_per_s: float | None
+    checkpoint: str | None
+    headline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuantizeResult(StageResult):
+    stage: ClassVar[str] = "quantize"
+    precisions: tuple[dict[str, str], ...]  # flow.ir.graph.precision_rows: layer, kind, in, weight, ..., out
+    qat_epochs: int
+    best_qat_val_accuracy: float | None
+    params: int
+    headline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceResult(StageResult):
+    stage: ClassVar[str] = "reference"
+    vectors: int
+    float_accuracy: float
+    int_accuracy: float
+    qat_vs_reference_mismatches: int
+    accuracy_drop: float
+    headline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnnxResult(StageResult):
+    stage: ClassVar[str] = "onnx"
+    onnx_path: str
+    onnx_max_abs_err: float
+    onnx_tolerance: dict[str, float]  # atol, rtol
+    onnx_vectors: int
+    qonnx_path: str
+    qonnx_compute_type: str
+    qonnx_vectors: int
+    qonnx_mismatches: int
+    qonnx_real_input_vectors: int
+    qonnx_vectors_per_s: int | None
+    headline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hls4mlResult(StageResult):
+    stage: ClassVar[str] = "hls4ml"
+    vectors: int
+    mismatches: int
+    accuracy: float
+    project_dir: str
+    project_name: str
+    backend: str
+    part: str
+    clock_ns: float
+    precisions: dict[str, dict]  # layer -> role -> ap_fixed type
+    compile_seconds: float
+    csim_vectors_per_s: int | None
+    vendor: str  # the vendor HLS tool that ran, or "not found"
+    csynth: dict | None = omitted()
+    vendor_csim_vectors: int | None = omitted()
+    # Trailing layers hls4ml cannot build (an argmax): the project and its check end before them.
+    left_out: tuple[str, ...] = omitted(())
+    headline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RtlResult(StageResult):
+    stage: ClassVar[str] = "rtl"
+    top: str
+    files: tuple[str, ...]
+    lines: int
+    lint: str  # "clean", "N warnings (see lint.log)" or "not run: why"
+    latency_cycles: int
+    ii: int
+    layers: tuple[dict, ...]
+    headline: str
+
+    @property
+    def lint_clean(self) -> bool:
+        return self.lint == "clean"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimResult(StageResult):
+    stage: ClassVar[str] = "sim"
+    vectors: int
+    mismatches: int
+    latency_cycles: int
+    ii: int | None
+    cycles: int
+    gaps: int
+    vectors_per_s: float
+    sim_vectors_per_s: float
+    build_seconds: float
+    run_seconds: float
+    mode: str
+    simulator: str
+    build_cached: bool
+    accuracy: float
+    top: str
+    vectors_total: int
+    headline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SynthResult(StageResult):
+    stage: ClassVar[str] = "synth"
+    tool: str
+    target: str
+    part: str
+    family: str
+    top: str
+    lut: int
+    lut_logic: int
+    lut_memory: int
+    ff: int
+    carry: int
+    dsp: int
+    bram: float
+    muxf: int
+    utilization: dict[str, float]
+    latency_cycles: int
+    clock_mhz: float
+    latency_ns: float
+    depth: int | None
+    seconds: float
+    options: dict
+    cells: dict[str, int]
+    layers: tuple[dict, ...]
+    depth_note: str
+    headline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportResult(StageResult):
+    stage: ClassVar[str] = "report"
+    verdict: str
+    errors: tuple[str, ...]
+    warnings: int
+    files: tuple[str, ...]
+    headline: str
+
+
+RESULT_TYPES: dict[str, type[StageResult]] = {
+    cls.__name__: cls
+    for cls in (
+        DataResult,
+        TrainResult,
+        QuantizeResult,
+        ReferenceResult,
+        OnnxResult,
+        Hls4mlResult,
+        RtlResult,
+        SimResult,
+        SynthResult,
+        ReportResult,
+    )
+}
+STAGE_RESULTS: dict[str, type[StageResult]] = {cls.stage: cls for cls in RESULT_TYPES.values()}
+
+
+# -- record form -------------------------------------------------------------------------------------
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _strip_optional(tp: Any) -> tuple[Any, bool]:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return (args[0] if len(args) == 1 else tp), type(None) in typing.get_args(tp)
+    return tp, False
+
+
+def _encode(tp: Any, value: Any) -> Any:
+    tp, _ = _strip_optional(tp)
+    if value is None:
+        return None
+    base = typing.get_origin(tp) or tp
+    if base is bool:
+        return bool(value)
+    if base is int:
+        return int(value)
+    if base is float:
+        return float(value)
+    if base is tuple:
+        return [_plain(v) for v in value]
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """JSON as it will read back from the manifest."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def to_record(result: StageResult) -> dict:
+    """The manifest form: ``{"type": "SimResult", field: value, ...}`` (JSON values only)."""
+    if not isinstance(result, StageResult) or not dataclasses.is_dataclass(result):
+        raise ResultsError(f"a stage must return a flow.results.StageResult, not {type(result).__name__}")
+    hints = _hints(type(result))
+    out: dict[str, Any] = {TYPE_KEY: type(result).__name__}
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if f.metadata.get("omit_default") and value == f.default:
+            continue
+        out[f.name] = _encode(hints[f.name], value)
+    return out
+
+
+def fields_of(record: dict) -> dict:
+    """A record without its ``"type"`` key: ``{field: value}`` as written."""
+    return {k: v for k, v in record.items() if k != TYPE_KEY}
+
+
+def _decode(cls: type, name: str, tp: Any, value: Any) -> Any:
+    tp, optional = _strip_optional(tp)
+    if value is None:
+        if optional:
+            return None
+        raise ResultsError(f"{cls.__name__}.{name} is null")
+    base = typing.get_origin(tp) or tp
+    ok = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        str: lambda v: isinstance(v, str),
+        tuple: lambda v: isinstance(v, list | tuple),
+        dict: lambda v: isinstance(v, dict),
+    }[base](value)
+    if not ok:
+        raise ResultsError(f"{cls.__name__}.{name}: expected {getattr(base, '__name__', base)}, got {value!r:.80}")
+    if base is float:
+        return float(value)
+    if base is tuple:
+        return tuple(value)
+    return value
+
+
+def from_record(record: Any, expected: type[StageResult] | None = None) -> StageResult:
+    """The result a :func:`to_record` record stands for (of class ``expected`` if given)."""
+    if not isinstance(record, dict):
+        raise ResultsError(f"a results record is a JSON object, not {type(record).__name__}")
+    cls = RESULT_TYPES.get(record.get(TYPE_KEY))
+    if cls is None:
+        raise ResultsError(f"results record of unknown type {record.get(TYPE_KEY)!r}")
+    if expected is not None and cls is not expected:
+        raise ResultsError(f"expected a {expected.__name__} record, found a {cls.__name__}")
+    hints = _hints(cls)
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(record) - set(names) - {TYPE_KEY}
+    if unknown:
+        raise ResultsError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
+    kwargs = {}
+    for name, f in names.items():
+        if name not in record:
+            if f.metadata.get("omit_default"):
+                continue
+            raise ResultsError(f"{cls.__name__} record lacks {name!r}")
+        kwargs[name] = _decode(cls, name, hints[name], record[name])
+    return cls(**kwargs)
