@@ -1,0 +1,71 @@
+"""The ``flow explore`` command (registered on the main app in flow/cli/app.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+DEFAULT_BETAS = "3e-7,1e-6,3e-6,6e-6,1.2e-5,2.5e-5,5e-5"
+
+
+def explore(
+    model: Annotated[str, typer.Argument(help="zoo name, a model .toml, or module:function")],
+    target: Annotated[str, typer.Option("--target", "-t", help="FPGA target (see `flow targets`)")] = "xcu250",
+    betas: Annotated[str, typer.Option(help="comma-separated beta values (resource weight)")] = DEFAULT_BETAS,
+    out: Annotated[Path | None, typer.Option(help="folder (default: explore/<model>/<target>)")] = None,
+    jobs: Annotated[int, typer.Option(help="points built at once (default: half the cores)")] = 0,
+    epochs: Annotated[int | None, typer.Option(help="bit-width training epochs per point")] = None,
+    lut_budget: Annotated[float | None, typer.Option(help="keep the best epoch within this LUT estimate")] = None,
+    vectors: Annotated[int | None, typer.Option(help="test vectors for C-sim and RTL (default: all)")] = None,
+    data: Annotated[Path | None, typer.Option(help="dataset file (default: the built-in data)")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="float checkpoint shared by every point")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML overriding quantization, training, build")] = None,
+    baseline: Annotated[bool, typer.Option(help="also build the model's uniform design as a reference")] = False,
+    reference: Annotated[list[str] | None, typer.Option(help="reference point NAME:ACCURACY:LUT (repeatable)")] = None,
+) -> None:
+    """Learned bit widths across resource budgets: build and verify every point, write the front."""
+    from flow.config.build import apply_config
+    from flow.config.targets import get_target
+    from flow.config.zoo import get_model
+    from flow.errors import ConfigError
+    from flow.explore.front import PARETO_JSON, parse_reference
+    from flow.explore.run import explore as run_explore
+    from flow.options import BuildOptions
+
+    spec, tgt = get_model(model), get_target(target)
+    options = BuildOptions(vectors=vectors, data=data, checkpoint=checkpoint)
+    if config is not None:
+        inputs = apply_config(config, spec, tgt, options)
+        spec, tgt, options = inputs.model, inputs.target, inputs.options
+    try:
+        beta_list = [float(b) for b in betas.split(",") if b.strip()]
+    except ValueError:
+        raise ConfigError(f"--betas must be comma-separated numbers, got {betas!r}") from None
+    if not beta_list or any(b < 0 for b in beta_list):
+        raise ConfigError("--betas needs at least one value, none negative")
+    learned: dict = {}
+    if epochs is not None:
+        learned["epochs"] = epochs
+    if lut_budget is not None:
+        learned["lut_budget"] = float(lut_budget)
+    jobs = jobs or max(1, (os.cpu_count() or 2) // 2)
+    folder = out or Path("explore") / spec.name / tgt.name
+    refs = [parse_reference(r) for r in reference or []]
+    console = Console()
+    run_explore(
+        spec,
+        tgt,
+        beta_list,
+        folder,
+        options,
+        jobs=jobs,
+        learned=learned,
+        baseline=baseline,
+        references=refs,
+        console=console,
+    )
+    console.print(f"[bold green]explore complete[/]: {folder / PARETO_JSON}")

@@ -1,0 +1,174 @@
+"""Run an exploration: one float model, then one learned-bit-width build per beta, in parallel.
+
+Every point is a normal build (:func:`flow.pipeline.run_build`) of the model with ``[quantization]
+mode = "learned"`` and that beta, starting from one shared float checkpoint, in its own folder
+``OUT/points/beta-<beta>/<model>/<target>/``; so every point is verified exactly as a build is, can be
+opened in the design-review report, and an interrupted exploration resumes where it stopped (the stage
+cache skips what is done). ``pareto.json``/``.md``/``.png`` are rewritten after every finished point.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+
+from flow.artifacts import FLOAT_MODEL, read_manifest, stage_folder_name
+from flow.config.targets import Target
+from flow.config.zoo import ModelSpec
+from flow.explore.front import write_front
+from flow.options import BuildOptions
+from flow.pipeline import STAGE_NAMES, build_root, run_build
+
+POINT_JSON = "point.json"
+CHECKS = (
+    ("reference", "qat_vs_reference_mismatches"),
+    ("onnx", "qonnx_mismatches"),
+    ("hls4ml", "mismatches"),
+    ("sim", "mismatches"),
+)
+
+
+def point_name(beta: float) -> str:
+    return f"beta-{beta:.3g}"
+
+
+def point_spec(spec: ModelSpec, beta: float, learned: dict | None = None) -> ModelSpec:
+    """``spec`` with ``mode = "learned"`` and this beta (over the spec's and the caller's learned keys)."""
+    keys = {**dict(spec.quant.learned), **(learned or {}), "beta": float(beta)}
+    return replace(spec, quant=replace(spec.quant, mode_set="learned", learned=tuple(sorted(keys.items()))))
+
+
+def _results(root: Path) -> dict[str, dict]:
+    out = {}
+    for i, name in enumerate(STAGE_NAMES):
+        m = read_manifest(root / stage_folder_name(i + 1, name))
+        if m and isinstance(m.get("results"), dict):
+            out[name] = m["results"]
+    return out
+
+
+def read_point(root: Path) -> dict:
+    """A point's record from its build folder's manifests (``verified`` only if every check ran and had
+    0 mismatches and synthesis ran)."""
+    r = _results(root)
+    checks = {f"{s}.{k}": r.get(s, {}).get(k) for s, k in CHECKS}
+    verified = all(v == 0 for v in checks.values()) and "synth" in r
+    stats_path = root / stage_folder_name(STAGE_NAMES.index("quantize") + 1, "quantize") / "learned_bits.json"
+    stats = json.loads(stats_path.read_text()) if stats_path.is_file() else {}
+    synth, sim = r.get("synth", {}), r.get("sim", {})
+    return {
+        "accuracy": r.get("reference", {}).get("int_accuracy"),
+        "lut": synth.get("lut"),
+        "ff": synth.get("ff"),
+        "dsp": synth.get("dsp"),
+        "latency_cycles": sim.get("latency_cycles", synth.get("latency_cycles")),
+        "verified": verified,
+        "checks": checks,
+        "ebops": stats.get("ebops"),
+        "lut_estimate": stats.get("lut_estimate"),
+        "nonzero_weights": stats.get("nonzero_weights"),
+        "weights": stats.get("weights"),
+        "val_accuracy": (stats.get("selection") or {}).get("selected", {}).get("val_acc"),
+        "build": str(root),
+    }
+
+
+def _build_point(spec: ModelSpec, target: Target, options: BuildOptions, folder: Path, name: str, beta) -> dict:
+    """Build one point (in a worker process); never raises: a failure is a record with ``error``."""
+    t0 = time.perf_counter()
+    log = io.StringIO()
+    root = build_root(folder, spec, target)
+    try:
+        outcomes = run_build(spec, target, options, folder, Console(file=log, width=160))
+        ran = [o.stage for o in outcomes if o.status == "ran"]
+        rec = {"name": name, "beta": beta, **read_point(root), "stages_ran": ran}
+    except Exception as e:  # noqa: BLE001 - one failed point must not stop the exploration
+        rec = {"name": name, "beta": beta, **read_point(root), "verified": False, "error": f"{type(e).__name__}: {e}"}
+        (folder / "error.txt").write_text(traceback.format_exc())
+    rec["seconds"] = round(time.perf_counter() - t0, 1)
+    (folder / POINT_JSON).write_text(json.dumps(rec, indent=1))
+    (folder / "build.log").write_text(log.getvalue())
+    return rec
+
+
+def explore(
+    spec: ModelSpec,
+    target: Target,
+    betas: list[float],
+    out: Path,
+    options: BuildOptions | None = None,
+    *,
+    jobs: int = 1,
+    learned: dict | None = None,
+    baseline: bool = False,
+    references: list[dict] | None = None,
+    console: Console | None = None,
+) -> list[dict]:
+    """Build every point and write the front into ``out``; returns the point records."""
+    console = console or Console()
+    options = options or BuildOptions()
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    references = list(references or [])
+    meta = {"model": spec.name, "target": target.name, "betas": [float(b) for b in betas], "learned": learned or {}}
+    # 1. one float model for every point
+    base = out / "base"
+    if options.checkpoint is None:
+        console.print(f"[bold]explore[/] {spec.name}: float model (shared by every point)")
+        run_build(spec, target, replace(options, until="train"), base, console)
+        ckpt = build_root(base, spec, target) / stage_folder_name(2, "train") / FLOAT_MODEL
+        options = replace(options, checkpoint=ckpt)
+    todo = [(point_spec(spec, b, learned), point_name(b), float(b)) for b in betas]
+    jobs_list = [(s, target, options, out / "points" / name, name, b) for s, name, b in todo]
+    if baseline:
+        jobs_list.append((spec, target, options, out / "baseline", "uniform", None))
+    points: list[dict] = []
+    old = {}
+    for args in jobs_list:
+        p = args[3] / POINT_JSON
+        if p.is_file():
+            old[args[4]] = json.loads(p.read_text())
+
+    def publish() -> None:
+        pts = [p for p in points if p["name"] != "uniform"]
+        refs = references + [
+            {"name": "uniform (built)", "accuracy": p["accuracy"], "lut": p["lut"], "verified": p["verified"]}
+            for p in points
+            if p["name"] == "uniform" and p.get("lut")
+        ]
+        meta["finished"] = len(points)
+        meta["total"] = len(jobs_list)
+        write_front(out, meta, pts, refs)
+
+    console.print(
+        f"[bold]explore[/] {spec.name} -> {target.name}: {len(jobs_list)} points, {jobs} at a time "
+        f"({len(old)} with earlier results; finished stages are skipped)"
+    )
+    t0 = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
+        pending = {pool.submit(_build_point, *args): args[4] for args in jobs_list}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                pending.pop(fut)
+                rec = fut.result()
+                points.append(rec)
+                publish()
+                acc = "-" if rec.get("accuracy") is None else f"{100 * rec['accuracy']:.2f}%"
+                status = "[green]verified[/]" if rec["verified"] else f"[red]NOT verified[/] {rec.get('error', '')}"
+                console.print(
+                    f"[{len(points)}/{len(jobs_list)}] {rec['name']:<14} acc {acc}  LUT {rec.get('lut')}  "
+                    f"est {rec.get('lut_estimate')}  cycles {rec.get('latency_cycles')}  {status}  "
+                    f"{rec['seconds']:.0f} s (elapsed {time.perf_counter() - t0:.0f} s)"
+                )
+    publish()
+    return points

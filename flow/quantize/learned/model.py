@@ -1,0 +1,287 @@
+"""The network with learned bit widths, and its conversion into flow's integer design.
+
+Built from a folded chain ``(Linear, ReLU)* Linear [ArgMax]`` (:func:`flow.quantize.fold_batchnorm.fold_batchnorm`):
+
+* the input features: one :class:`ActQuant` (signed, learned fractional bits, integer bits from the
+  observed range);
+* each Dense: a weight matrix with one learned fractional-bit parameter *per weight*
+  (:class:`LearnedDense`); integer bits per layer from the largest weight; a weight whose width falls
+  below 2 bits, or whose code rounds to 0, is pruned; the bias on the product's grid (at most 24 bits);
+* each ReLU: one :class:`ActQuant` (unsigned, learned fractional bits per layer);
+* the last Dense's scores: a fixed width (the configuration's dense output width, 16 by default) with the
+  binary point from the observed range.
+
+All quantizers round half up and saturate (RND/SAT), flow's defaults. :func:`export` turns the trained
+model into the per-layer types and exact parameter values of the existing QAT model
+(:class:`flow.quantize.qat.QuantModel`): a Dense layer has one weight type whose ``frac`` is the largest
+learned ``f_i`` and each weight is a code with ``F - f_i`` trailing zeros; so the IR, the integer
+reference and every back end are unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from flow.config.quant import TypeSpec
+from flow.errors import ConfigError
+from flow.ir.fixed import FixedType, bits_for_range
+from flow.ir.graph import index_type
+from flow.quantize.fold_batchnorm import FloatArgMax, FloatLinear, FloatReLU, FoldedLayer
+from flow.quantize.learned.quantizer import grid_value, int_bits, learned_quantize, round_frac
+from flow.quantize.qat import ArgMaxTypes, LayerTypes, LinearTypes, ReLUTypes
+
+MAX_WIDTH = 24  # widest activation / bias kept (float32 holds every code exactly)
+BIAS_MAX_WIDTH = 24
+
+
+def _fixed(width: int, frac: int, signed: bool) -> FixedType:
+    return FixedType(int(width), int(frac), signed, "RND", "SAT")
+
+
+class ActQuant(nn.Module):
+    """One activation quantizer per layer: learned ``f`` (or a fixed ``width`` with an automatic binary
+    point), integer bits from ``amax``, the largest magnitude seen at the last calibration."""
+
+    def __init__(self, signed: bool, init_width: int, *, fixed_width: int | None = None):
+        super().__init__()
+        self.signed = signed
+        self.fixed_width = fixed_width
+        self.init_width = init_width
+        self.f = nn.Parameter(torch.tensor(float(init_width)), requires_grad=fixed_width is None)
+        self.register_buffer("amax", torch.tensor(0.0))
+        self.register_buffer("calibrated", torch.tensor(False))
+        self.recording = False
+
+    @property
+    def sign_bit(self) -> int:
+        return 1 if self.signed else 0
+
+    def int_bits(self) -> torch.Tensor:
+        return int_bits(self.amax).float()
+
+    def frac(self) -> torch.Tensor:
+        """The integer fractional bits in use (a float tensor holding an integer)."""
+        i = self.int_bits()
+        if self.fixed_width is not None:
+            return self.fixed_width - self.sign_bit - i
+        lo = (2 if self.signed else 1) - self.sign_bit - i
+        hi = MAX_WIDTH - self.sign_bit - i
+        return torch.clamp(round_frac(self.f), lo, hi)
+
+    def width(self) -> torch.Tensor:
+        return self.int_bits() + self.frac() + self.sign_bit
+
+    def width_surrogate(self) -> torch.Tensor:
+        """Differentiable width for the cost: integer bits + the real-valued ``f`` (+ sign)."""
+        if self.fixed_width is not None:
+            return self.width().detach()
+        lo = (2 if self.signed else 1) - self.sign_bit - self.int_bits()
+        return self.int_bits() + torch.maximum(self.f, lo) + self.sign_bit
+
+    def fixed_type(self) -> FixedType:
+        return _fixed(int(self.width()), int(self.frac()), self.signed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.recording:
+            m = x.detach().abs().max() if x.numel() else torch.tensor(0.0)
+            self.amax.fill_(float(m))
+            if not bool(self.calibrated) and self.fixed_width is None:
+                # first calibration: start at init_width total bits
+                with torch.no_grad():
+                    self.f.fill_(float(self.init_width - self.sign_bit - int_bits(self.amax)))
+            self.calibrated.fill_(True)
+        return learned_quantize(x, self.f, self.width(), self.signed, frac=self.frac())
+
+
+class LearnedDense(nn.Module):
+    """A Dense layer with one learned fractional-bit parameter per weight."""
+
+    def __init__(self, layer: FloatLinear, init_bits: int, frac_range: tuple[int, int] = (-16, 20)):
+        super().__init__()
+        self.name = layer.name
+        self.weight = nn.Parameter(layer.weight.float().clone())
+        self.bias = nn.Parameter(layer.bias.float().clone())
+        i_w = float(int_bits(self.weight.abs().max()))
+        self.wf = nn.Parameter(torch.full_like(self.weight, init_bits - 1 - i_w))
+        self.frac_range = frac_range
+
+    def w_int_bits(self) -> torch.Tensor:
+        return int_bits(self.weight.abs().max()).to(self.weight.dtype)
+
+    def w_frac(self) -> torch.Tensor:
+        return torch.clamp(round_frac(self.wf), *self.frac_range)
+
+    def w_width(self) -> torch.Tensor:
+        """Per-weight signed width ``i_w + f_i + 1``; below 2 the weight is pruned."""
+        return self.w_int_bits() + self.w_frac() + 1
+
+    def quantized_weight(self) -> torch.Tensor:
+        return learned_quantize(self.weight, self.wf, self.w_width(), True, frac=self.w_frac())
+
+    def common_frac(self, wq: torch.Tensor | None = None) -> torch.Tensor:
+        """``F``: the largest fractional bit count among the weights that are not pruned (0 if none)."""
+        wq = self.quantized_weight().detach() if wq is None else wq.detach()
+        alive = wq != 0
+        fr = self.w_frac()
+        return fr[alive].max() if bool(alive.any()) else torch.zeros((), dtype=fr.dtype)
+
+    def bias_frac(self, x_frac: torch.Tensor, wq: torch.Tensor) -> torch.Tensor:
+        p = x_frac + self.common_frac(wq)
+        ib = int_bits(self.bias.detach().abs().max()).to(p.dtype)
+        return torch.minimum(p, BIAS_MAX_WIDTH - 1 - ib)
+
+    def quantized_bias(self, x_frac: torch.Tensor, wq: torch.Tensor) -> torch.Tensor:
+        pb = self.bias_frac(x_frac, wq)
+        # wide enough never to saturate (the width is then taken from the codes)
+        y = grid_value(self.bias, pb, torch.tensor(float(BIAS_MAX_WIDTH + 2)), True)
+        if torch.is_grad_enabled() and self.bias.requires_grad:
+            return self.bias + (y - self.bias).detach()
+        return y
+
+    def forward(self, x: torch.Tensor, x_frac: torch.Tensor) -> torch.Tensor:
+        wq = self.quantized_weight()
+        bq = self.quantized_bias(x_frac, wq)
+        return x @ wq.to(x.dtype).T + bq.to(x.dtype)
+
+    def bits_surrogate(self) -> torch.Tensor:
+        """Differentiable bits per weight: ``relu(log2|w| + f + 1)`` for weights whose code is not 0, 0
+        for pruned ones (the code's bit length, continuous in ``w`` and ``f``)."""
+        wq = self.quantized_weight().detach()
+        b = torch.relu(torch.log2(self.weight.abs() + 1e-30) + self.wf + 1)
+        return torch.where(wq != 0, b, torch.zeros_like(b))
+
+    def codes(self, x_frac: int) -> tuple[torch.Tensor, FixedType, torch.Tensor, FixedType]:
+        """Weight codes in the common type (``F - f_i`` trailing zeros) and bias codes, with their types."""
+        with torch.no_grad():
+            w = self.weight.double()
+            fr = self.w_frac().double()
+            wq = grid_value(w, fr, self.w_width().double(), True)
+            F = self.common_frac(wq)
+            w_codes = torch.round(wq * torch.exp2(F)).to(torch.int64)
+            wt = _fixed(max(2, int(self.w_int_bits()) + int(F) + 1), int(F), True)
+            pb = self.bias_frac(torch.tensor(float(x_frac), dtype=torch.float64), wq)
+            bq = grid_value(self.bias.double(), pb, torch.tensor(float(BIAS_MAX_WIDTH + 2)), True)
+            b_codes = torch.round(bq * torch.exp2(pb)).to(torch.int64)
+            lo, hi = (int(b_codes.min()), int(b_codes.max())) if b_codes.numel() else (0, 0)
+            bt = _fixed(bits_for_range(lo, hi, True), int(pb), True)
+        return w_codes, wt, b_codes, bt
+
+
+class LearnedModel(nn.Module):
+    """Input quantizer, then Dense layers each followed by a learned ReLU quantizer, the last by a fixed
+    score quantizer; an optional final ArgMax passes the scores through (as :class:`~flow.quantize.qat.QArgMax`)."""
+
+    def __init__(
+        self,
+        folded: tuple[FoldedLayer, ...],
+        *,
+        init_weight_bits: int = 8,
+        init_act_bits: int = 12,
+        input_act_bits: int | None = None,
+        score_spec: TypeSpec | None = None,
+    ):
+        super().__init__()
+        self.folded = folded
+        kinds = [type(layer) for layer in folded]
+        has_argmax = bool(kinds) and kinds[-1] is FloatArgMax
+        body = kinds[:-1] if has_argmax else kinds
+        ok = len(body) % 2 == 1 and all(k is (FloatLinear if i % 2 == 0 else FloatReLU) for i, k in enumerate(body))
+        if not ok:
+            names = ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in folded)
+            raise ConfigError(
+                "quantization mode 'learned' supports a chain dense, relu, dense, relu, ..., dense (BatchNorm "
+                f"folded into the dense before it) and an optional final argmax; this model folds to: {names}"
+            )
+        self.has_argmax = has_argmax
+        self.argmax_name = folded[-1].name if has_argmax else None
+        self.score_spec = score_spec or TypeSpec(16)
+        self.input_q = ActQuant(True, input_act_bits or init_act_bits)
+        dense = [layer for layer in folded if isinstance(layer, FloatLinear)]
+        self.relu_names = [layer.name for layer in folded if isinstance(layer, FloatReLU)]
+        self.dense = nn.ModuleList(LearnedDense(layer, init_weight_bits) for layer in dense)
+        acts = [ActQuant(False, init_act_bits) for _ in dense[:-1]]
+        acts.append(ActQuant(True, self.score_spec.width, fixed_width=self.score_spec.width))
+        self.acts = nn.ModuleList(acts)
+
+    # -- forward ------------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.input_q(x)
+        frac = self.input_q.frac()
+        last = len(self.dense) - 1
+        for i, (d, a) in enumerate(zip(self.dense, self.acts, strict=True)):
+            acc = d(x, frac)
+            x = a(torch.relu(acc) if i < last else acc)
+            frac = a.frac()
+        return x
+
+    def in_quantizers(self) -> list[ActQuant]:
+        """The quantizer of the values entering each Dense layer."""
+        return [self.input_q, *self.acts[:-1]]
+
+    @torch.no_grad()
+    def calibrate(self, x: torch.Tensor) -> None:
+        """Set every activation quantizer's integer bits from the values ``x`` produces (one pass)."""
+        was = self.training
+        self.eval()
+        quants = [self.input_q, *self.acts]
+        for q in quants:
+            q.recording = True
+        try:
+            self(x)
+        finally:
+            for q in quants:
+                q.recording = False
+            self.train(was)
+
+    def bit_parameters(self) -> list[nn.Parameter]:
+        return [d.wf for d in self.dense] + [q.f for q in self.in_quantizers()]
+
+    def value_parameters(self) -> list[nn.Parameter]:
+        return [p for d in self.dense for p in (d.weight, d.bias)]
+
+    def freeze_bits(self) -> None:
+        for p in self.bit_parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def clamp_bits(self) -> None:
+        """Keep the real-valued bit parameters near their usable range (so they can move back)."""
+        for d in self.dense:
+            d.wf.clamp_(d.frac_range[0] - 1, d.frac_range[1] + 1)
+        for q in self.in_quantizers():
+            i = float(q.int_bits())
+            q.f.clamp_((2 if q.signed else 1) - q.sign_bit - i - 1, MAX_WIDTH - q.sign_bit - i)
+
+    # -- cost ----------------------------------------------------------------------------------------
+    def ebops_surrogate(self) -> torch.Tensor:
+        """Differentiable EBOPs: ``sum over Dense layers and weights of bits(w) * width(x_in)``."""
+        total = torch.zeros(())
+        for d, q in zip(self.dense, self.in_quantizers(), strict=True):
+            total = total + d.bits_surrogate().sum() * q.width_surrogate()
+        return total
+
+
+def export(model: LearnedModel) -> tuple[FixedType, tuple[LayerTypes, ...], tuple[FoldedLayer, ...]]:
+    """The input type, each folded layer's types, and folded layers whose parameters are the exact grid
+    values: ready for :class:`flow.quantize.qat.QuantModel` and :func:`flow.quantize.qat.to_graph`."""
+    input_type = model.input_q.fixed_type()
+    types: list[LayerTypes] = []
+    layers: list[FoldedLayer] = []
+    x_t = input_type
+    relu_names = iter(model.relu_names)
+    for d, a in zip(model.dense, model.acts, strict=True):
+        w_codes, wt, b_codes, bt = d.codes(x_t.frac)
+        a_t = a.fixed_type()
+        # the scores keep their type; a Dense before a ReLU writes the ReLU's grid, signed, one bit wider
+        out_t = a_t if a.signed else _fixed(a_t.width + 1, a_t.frac, True)
+        types.append(LinearTypes(wt, bt, out_t))
+        layers.append(FloatLinear(d.name, w_codes.double() * 2.0**-wt.frac, b_codes.double() * 2.0**-bt.frac))
+        if not a.signed:
+            types.append(ReLUTypes(a_t))
+            layers.append(FloatReLU(next(relu_names)))
+        x_t = a_t
+    if model.has_argmax:
+        types.append(ArgMaxTypes(index_type(model.dense[-1].weight.shape[0])))
+        layers.append(FloatArgMax(model.argmax_name))
+    return input_type, tuple(types), tuple(layers)

@@ -1,0 +1,50 @@
+"""The quantize stage for ``mode = "learned"``: the same files as the uniform path (``quant_graph.json``,
+``qat_model.pt``, ``history.*``) plus ``learned_bits.json`` (per-layer bit widths, pruning and costs)."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from flow.artifacts import QAT_MODEL, QUANT_GRAPH
+from flow.data import CLASS_NAMES, FEATURE_NAMES
+from flow.ir.graph import precision_rows
+from flow.quantize.learned.quantize import LEARNED_BITS, quantize_learned
+from flow.quantize.learned.settings import LearnedSettings
+from flow.results import QuantizeResult
+from flow.train.history import write_history
+
+
+def run_learned(ctx, out, float_model, train, val, mean, std) -> QuantizeResult:
+    s = LearnedSettings.from_config(ctx.model.quant)
+    total = s.epochs + s.finetune_epochs
+    with ctx.progress(f"learned bit widths, beta {s.beta:g}, {total} epochs", total) as advance:
+        q = quantize_learned(
+            float_model,
+            ctx.model,
+            train,
+            val,
+            mean=mean,
+            std=std,
+            class_names=CLASS_NAMES,
+            feature_names=FEATURE_NAMES,
+            on_epoch=lambda rec: advance(),
+        )
+    q.graph.save(out / QUANT_GRAPH)
+    torch.save(q.model.state_dict(), out / QAT_MODEL)
+    write_history(out, list(q.history))
+    (out / LEARNED_BITS).write_text(json.dumps(q.stats, indent=1, default=float))
+    st = q.stats
+    widths = {r["layer"]: r["activation_width"] for r in st["layers"] if "activation_width" in r}
+    return QuantizeResult(
+        precisions=tuple(precision_rows(q.graph)),
+        qat_epochs=len(q.history),
+        best_qat_val_accuracy=float(q.selection["selected"]["val_acc"]),
+        params=q.graph.n_params,
+        headline=(
+            f"learned bits (beta {s.beta:g}): {st['nonzero_weights']:,} of {st['weights']:,} weights kept, "
+            f"EBOPs {st['ebops']:,} (~{st['lut_estimate']:,.0f} LUT), input {st['input']['width']} bits, "
+            f"ReLU widths {widths}"
+        ),
+    )

@@ -1,0 +1,77 @@
+"""A model with learned bit widths builds through every stage unchanged: the integer reference, the QAT
+model, QONNX, hls4ml's C simulation and the RTL agree bit for bit; pruned weights leave the RTL."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from flow.cli import main
+
+pytestmark = pytest.mark.slow
+
+MODEL = """
+name = "jsc-small-learned"
+description = "jsc-small with learned bit widths"
+inputs = 16
+classes = 5
+[[layers]]
+type = "dense"
+out = 8
+[[layers]]
+type = "batchnorm"
+[[layers]]
+type = "relu"
+[[layers]]
+type = "dense"
+out = 8
+[[layers]]
+type = "batchnorm"
+[[layers]]
+type = "relu"
+[[layers]]
+type = "dense"
+out = 5
+[train]
+epochs = 3
+[quantization]
+mode = "learned"
+[quantization.learned]
+beta = 1e-4
+epochs = 6
+warmup_epochs = 1
+ramp_epochs = 2
+finetune_epochs = 1
+init_weight_bits = 6
+"""
+
+
+def test_learned_model_builds_bit_exact(tmp_path, monkeypatch):
+    toml = tmp_path / "learned.toml"
+    toml.write_text(MODEL)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["flow", "build", str(toml), "--target", "xcu250", "--vectors", "3000"])
+    main()
+    root = tmp_path / "build" / "jsc-small-learned" / "xcu250"
+    results = {
+        json.loads(p.read_text())["stage"]: json.loads(p.read_text())["results"] for p in root.glob("*/manifest.json")
+    }
+    assert results["reference"]["qat_vs_reference_mismatches"] == 0
+    assert results["onnx"]["qonnx_mismatches"] == 0
+    assert results["hls4ml"]["mismatches"] == 0
+    assert results["sim"]["mismatches"] == 0
+    assert results["synth"]["lut"] > 0
+    assert "learned bits" in results["quantize"]["headline"]
+    stats = json.loads((root / "03_quantize" / "learned_bits.json").read_text())
+    graph = json.loads((root / "03_quantize" / "quant_graph.json").read_text())
+    dense = [layer for layer in graph["layers"] if layer["kind"] == "dense"]
+    zeros = sum(int((np.asarray(d["weight"]) == 0).sum()) for d in dense)
+    assert zeros == stats["weights"] - stats["nonzero_weights"] > 0  # something was pruned
+    assert {r["layer"] for r in stats["layers"] if "weight_bits_histogram" in r} == {d["name"] for d in dense}
+    # pruned weights vanish from the RTL: no product is written for a zero code (fewer multiplications
+    # than non-zero weights: +-1 weights need none, a shift-add RTL none at all)
+    rtl = "\n".join(p.read_text() for p in (root / "07_rtl").rglob("*.v"))
+    assert 0 < rtl.count(" * ") <= stats["nonzero_weights"]
+    report = json.loads((root / "report.json").read_text())
+    assert report["verdict"] == "pass"
