@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 console = Console()
 app.command()(report)
+app.command()(__import__("flow.explore.cli", fromlist=["explore"]).explore)
 register_studies(app)
 app.add_typer(data_app, name="data", help="Datasets: load, generate (Pythia 8 + FastJet), describe.")
 

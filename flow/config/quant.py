@@ -48,6 +48,24 @@ LAYER_TYPES = ("dense", "relu", "batchnorm")  # argmax has no types to set: it w
 TYPE_ALIASES = {"linear": "dense"}  # PyTorch's and MASE's name for a dense layer, accepted in files
 ROLES = ("input", "weight", "bias", "scale", "shift", "output")
 _SPEC_KEYS = {"width", "frac", "signed", "rounding", "overflow"}
+# mode = "learned" (trained per-weight bit widths, flow.quantize.learned; docs/explore.md): the keys of its
+# [quantization.learned] table and their types; the defaults live in flow.quantize.learned.settings.
+MODES = ("uniform", "learned")
+LEARNED_KEYS: dict[str, type | tuple[type, ...]] = {
+    "beta": (int, float),
+    "epochs": int,
+    "warmup_epochs": int,
+    "ramp_epochs": int,
+    "finetune_epochs": int,
+    "batch_size": int,
+    "lr": (int, float),
+    "finetune_lr": (int, float),
+    "init_weight_bits": int,
+    "init_act_bits": int,
+    "lut_budget": (int, float),
+    "select": str,
+    "seed": int,
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,12 @@ class QuantConfig:
     type_rules: tuple[tuple[str, Roles], ...] = ()
     name_rules: tuple[tuple[str, Roles], ...] = ()
     graph_input: Roles = ()
+    mode_set: str | None = None  # "uniform" | "learned"; None: not set here (uniform)
+    learned: tuple[tuple[str, object], ...] = ()  # [quantization.learned] keys (LEARNED_KEYS)
+
+    @property
+    def mode(self) -> str:
+        return self.mode_set or "uniform"
 
     def merged_with(self, other: QuantConfig) -> QuantConfig:
         """``other`` layered over ``self`` (a ``--config`` file over the model TOML), key by key."""
@@ -106,6 +130,8 @@ class QuantConfig:
             type_rules=_merge_rules(self.type_rules, other.type_rules),
             name_rules=_merge_rules(self.name_rules, other.name_rules),
             graph_input=tuple({**dict(self.graph_input), **dict(other.graph_input)}.items()),
+            mode_set=other.mode_set or self.mode_set,
+            learned=tuple({**dict(self.learned), **dict(other.learned)}.items()),
         )
 
 
@@ -205,6 +231,18 @@ def _parse_mase_roles(section: dict, where: str) -> tuple[tuple[str, dict], ...]
     return tuple(roles)
 
 
+def _parse_learned(value, where: str) -> tuple[tuple[str, object], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table like {{ beta = 5e-6, epochs = 300 }}")
+    for key, v in value.items():
+        want = LEARNED_KEYS.get(key)
+        if want is None:
+            raise ConfigError(f"{where}: unknown key {key!r}; known: {', '.join(LEARNED_KEYS)}")
+        if not isinstance(v, want) or isinstance(v, bool):
+            raise ConfigError(f"{where}: {key} has the wrong type: {v!r}")
+    return tuple(value.items())
+
+
 def parse_quant_config(doc: dict, where: str = "config") -> QuantConfig:
     """Parse ``[quantization]`` (ours) or ``[passes.quantize]`` (MASE's) from a TOML document."""
     if "quantization" in doc:
@@ -218,8 +256,17 @@ def parse_quant_config(doc: dict, where: str = "config") -> QuantConfig:
         raise ConfigError(f'{where}: by must be "type" or "name", got {by!r}')
     parse = _parse_mase_roles if mase else _parse_roles
     default, rules, graph_input = (), [], ()
+    mode, learned = None, ()
     for key, value in sec.items():
         if key == "by":
+            continue
+        if key == "mode" and not mase:
+            if value not in MODES:
+                raise ConfigError(f"{where}: mode must be one of {', '.join(MODES)}, got {value!r}")
+            mode = value
+            continue
+        if key == "learned" and not mase:
+            learned = _parse_learned(value, f"{where}.learned")
             continue
         if key == "input" and not mase:
             if not isinstance(value, dict):
@@ -238,8 +285,8 @@ def parse_quant_config(doc: dict, where: str = "config") -> QuantConfig:
                 )
             rules.append((key, parse(value, f"{where}.{key}")))
     if by == "type":
-        return QuantConfig(default, tuple(rules), (), graph_input)
-    return QuantConfig(default, (), tuple(rules), graph_input)
+        return QuantConfig(default, tuple(rules), (), graph_input, mode, learned)
+    return QuantConfig(default, (), tuple(rules), graph_input, mode, learned)
 
 
 def load_quant_config(path: Path) -> QuantConfig:

@@ -27,6 +27,10 @@ def run(ctx) -> QuantizeResult:
     mean, std = ckpt["input_mean"], ckpt["input_std"]
     train = Arrays.of(arrays["X_train"], arrays["y_train"], mean, std)
     val = Arrays.of(arrays["X_val"], arrays["y_val"], mean, std)
+    if ctx.model.quant.mode == "learned":  # trained bit widths: flow/quantize/learned, docs/explore.md
+        from flow.quantize.learned.stage import run_learned
+
+        return run_learned(ctx, out, float_model, train, val, mean, std)
     epochs = ctx.model.train.qat_epochs
     with ctx.progress(f"quantization-aware training, {epochs} epochs", epochs) as advance:
         q = quantize_model(
