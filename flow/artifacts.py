@@ -37,6 +37,9 @@ QAT_MODEL = "qat_model.pt"
 TEST_CODES = "test_codes.npy"  # int64 input codes
 TEST_LABELS = "test_labels.npy"
 REF_OUTPUTS = "ref_outputs.npy"  # int64 output codes of the integer reference
+CORNER_CODES = "corner_codes.npy"  # int64 input codes of the corner vectors (flow.check.corners)
+CORNER_OUTPUTS = "corner_outputs.npy"  # int64 output codes of the integer reference on them
+CORNERS_JSON = "corners.json"  # every (layer, neuron, event) target: hit / unreachable / not found
 
 # 05_onnx
 FLOAT_ONNX = "float_model.onnx"

@@ -97,6 +97,10 @@ class OnnxResult(StageResult):
     onnx_vectors: int
     qonnx_path: str
     qonnx_compute_type: str
+    # Corner vectors (flow.check.corners): how many, the search's target counts, the QAT check on them.
+    corner_vectors: int | None = omitted()
+    corner_targets: dict | None = omitted()  # targets, hit, unreachable, not_found, seed, rows_evaluated
+    qat_corner_mismatches: int | None = omitted()
     qonnx_vectors: int
     qonnx_mismatches: int
     qonnx_real_input_vectors: int
@@ -113,6 +117,8 @@ class Hls4mlResult(StageResult):
     project_dir: str
     project_name: str
     backend: str
+    qonnx_corner_vectors: int | None = omitted()
+    qonnx_corner_mismatches: int | None = omitted()
     part: str
     clock_ns: float
     precisions: dict[str, dict]  # layer -> role -> ap_fixed type
@@ -135,6 +141,9 @@ class RtlResult(StageResult):
     lint: str  # "clean", "N warnings (see lint.log)" or "not run: why"
     latency_cycles: int
     ii: int
+    corner_vectors: int | None = omitted()
+    corner_mismatches: int | None = omitted()
+    header_values: int | None = omitted()  # firmware/weights/*.h values compared with the graph
     layers: tuple[dict, ...]
     headline: str
 
@@ -183,6 +192,10 @@ class SynthResult(StageResult):
     muxf: int
     utilization: dict[str, float]
     latency_cycles: int
+    corner_vectors: int | None = omitted()
+    corner_mismatches: int | None = omitted()
+    # Per requantizing layer, on the simulated vectors (test + corner): flow.check.coverage.coverage
+    coverage: tuple[dict, ...] = omitted(())
     clock_mhz: float
     latency_ns: float
     depth: int | None

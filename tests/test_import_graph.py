@@ -121,7 +121,8 @@ def test_the_graph_sees_real_edges():
     graph = package_graph()
     assert "flow.rtl" in graph["flow.synth"]  # synthesis reads the RTL design
     assert "flow.stages" in graph["flow.pipeline"]  # the stages are imported by name
-    assert "flow.sim" in graph["flow.stages"]  # flow.stages.sim
+    assert "flow.check" in graph["flow.stages"]  # flow.stages.sim -> flow.check.rtl
+    assert "flow.sim" in graph["flow.check"]  # flow.check.rtl -> flow.sim.simulate (function-level)
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ console = Console()
 app.command()(report)
 app.command()(__import__("flow.explore.cli", fromlist=["explore"]).explore)
 register_studies(app)
+app.command()(__import__("flow.cli.check", fromlist=["check"]).check)
 app.add_typer(data_app, name="data", help="Datasets: load, generate (Pythia 8 + FastJet), describe.")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -191,8 +192,35 @@ def convert(
             part=target.part,
             clock_period=round(target.clock_ns, 6),
             io_type="io_parallel",
+            # No .txt copies: the C simulation is compiled from firmware/weights/*.h, what synthesis reads.
+            write_weights_txt=False,
         )
     return HlsProject(graph, hm, project_dir, project_name, backend, precision_table(graph))
+
+
+def compile_copy(project_dir: Path, project_name: str, dest: Path) -> Path:
+    """Compile the C simulation of the project *as it is on disk* in a copy at ``dest`` (hls4ml's own
+    ``build_lib.sh``, g++); nothing in ``project_dir`` is written. Returns the shared library."""
+    import shutil
+    import subprocess
+
+    src = Path(project_dir)
+    script = src / "build_lib.sh"
+    if not script.is_file():
+        raise ToolError(f"{src} is not an hls4ml project: no build_lib.sh")
+    m = re.search(r"^LIB_STAMP=(\S+)", script.read_text(), re.MULTILINE)
+    if m is None:
+        raise ToolError(f"{script}: no LIB_STAMP line")
+    dest = Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("*.so", "tb_data", "*_prj"))
+    proc = subprocess.run(["bash", "build_lib.sh"], cwd=dest, capture_output=True, text=True)
+    lib = dest / "firmware" / f"{project_name}-{m.group(1)}.so"
+    if proc.returncode != 0 or not lib.is_file():
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise ToolError(f"compiling the hls4ml C simulation of {src} failed:\n{tail}")
+    return lib
 
 
 def build_project(

@@ -10,7 +10,12 @@ Rather than trust the config, this module parses what will be compiled and synth
 * ``firmware/parameters.h``: each layer's config struct (``weight_t``/``bias_t``/``accum_t``/``scale_t``
   typedefs, the plain ``nnet::product::mult`` product, the Latency dense kernel, reuse factor 1);
 * ``firmware/defines.h``: the ``typedef ap_[u]fixed<...> name;`` of every type used above, read back
-  with :func:`flow.hls.precision.parse_ap_type` and compared with the graph's FixedTypes.
+  with :func:`flow.hls.precision.parse_ap_type` and compared with the graph's FixedTypes;
+* no ``load_weights_from_txt`` in the top function: the C simulation must use the weights compiled in
+  from ``firmware/weights/*.h``, the files synthesis reads (the project is written without ``.txt``
+  copies);
+* :func:`check_weight_headers`: every value of every ``firmware/weights/*.h`` array a kernel call passes,
+  parsed exactly (decimal -> ``Fraction``) and compared code by code with the graph's weights.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
-from flow.errors import ToolError
+import numpy as np
+
+from flow.errors import MismatchError, ToolError
 from flow.hls.precision import NO_ARGMAX, hls_name, layer_roles, parse_ap_type
 from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
 from flow.registry import KindTable, Unsupported
@@ -107,7 +115,10 @@ READ_BACK = KindTable(
 def check_project(project_dir: Path, project_name: str, graph: QuantGraph) -> None:
     """Raise ToolError unless the written project computes ``graph`` with exactly its types."""
     fw = Path(project_dir) / "firmware"
-    calls = kernel_calls(_read(fw / f"{project_name}.cpp"))
+    top = _read(fw / f"{project_name}.cpp")
+    if "load_weights_from_txt" in top:
+        _fail("the C simulation loads weights from .txt files, not from the headers synthesis reads")
+    calls = kernel_calls(top)
     typedefs = {name: text for text, name in _TYPEDEF_RE.findall(_read(fw / "defines.h"))}
     configs = dict(_STRUCT_RE.findall(_read(fw / "parameters.h")))
     got = [(c.name, c.kernel) for c in calls]
@@ -124,3 +135,85 @@ def check_project(project_dir: Path, project_name: str, graph: QuantGraph) -> No
             _fail(f"layer {layer.name!r}: config struct {call.config} missing from parameters.h")
         _check_config(layer, configs[call.config], typedefs)
         prev_t, prev_type = call.out_t, layer.out_type
+
+
+# -- the weight headers synthesis reads -----------------------------------------------------------------
+
+_ARGS_RE = re.compile(r"nnet::\w+<[^>]*>\(([^;]*)\);\s*//\s*(\S+)")
+_ARRAY_RE = re.compile(r"(\w+)\s+(\w+)\s*\[\s*(\d+)\s*\]\s*=\s*\{([^}]*)\}\s*;")
+
+
+def _dense_arrays(layer: Dense) -> list[tuple[str, np.ndarray, object]]:
+    # hls4ml's dense kernels index w[i * n_out + o] for input i, output o: the flat array is weight.T
+    return [("weight", layer.weight.T.reshape(-1), layer.weight_type), ("bias", layer.bias, layer.bias_type)]
+
+
+def _scale_shift_arrays(layer: ScaleShift) -> list[tuple[str, np.ndarray, object]]:
+    return [("scale", layer.scale, layer.scale_type), ("shift", layer.shift, layer.shift_type)]
+
+
+# The weight arrays each kernel call passes after its input and output, in order: (role, codes, type).
+WEIGHT_ARRAYS = KindTable(
+    "hls4ml weight headers",
+    LAYER_CLASSES,
+    {
+        Dense: _dense_arrays,
+        ScaleShift: _scale_shift_arrays,
+        ReLU: lambda layer: [],
+        ArgMax: Unsupported(NO_ARGMAX),
+    },
+)
+
+
+def _header_codes(path: Path, name: str, t) -> np.ndarray:
+    text = _read(path)
+    arrays = {m.group(2): m for m in _ARRAY_RE.finditer(text)}
+    if name not in arrays:
+        raise MismatchError(f"{path}: no initialized array {name}[...] (synthesis would have no weights)")
+    m = arrays[name]
+    values = [v.strip() for v in m.group(4).split(",") if v.strip()]
+    if len(values) != int(m.group(3)):
+        raise MismatchError(f"{path}: {name} declares {m.group(3)} values but lists {len(values)}")
+    codes = []
+    for k, v in enumerate(values):
+        try:
+            q = Fraction(v) * Fraction(2) ** t.frac
+        except (ValueError, ZeroDivisionError):
+            raise MismatchError(f"{path}: {name}[{k}] = {v!r} is not a number") from None
+        if q.denominator != 1:
+            raise MismatchError(f"{path}: {name}[{k}] = {v} is not a value of {t.describe()}")
+        codes.append(int(q))
+    return np.array(codes, dtype=object)
+
+
+def check_weight_headers(project_dir: Path, project_name: str, graph: QuantGraph) -> int:
+    """Compare every value of the weight headers the kernels use with the graph, code by code; returns the
+    number of values compared. :class:`MismatchError` names the file, the index and both values."""
+    fw = Path(project_dir) / "firmware"
+    calls = {
+        name: [a.strip() for a in args.split(",")] for args, name in _ARGS_RE.findall(_read(fw / f"{project_name}.cpp"))
+    }
+    compared = 0
+    for layer in graph.layers:
+        arrays = WEIGHT_ARRAYS[layer](layer)
+        args = calls.get(hls_name(layer.name))
+        if args is None:
+            _fail(f"no kernel call for layer {layer.name!r}")
+        names = args[2:]
+        if len(names) != len(arrays):
+            _fail(f"layer {layer.name!r} passes {names}, expected {len(arrays)} weight arrays")
+        for var, (role, want, t) in zip(names, arrays, strict=True):
+            path = fw / "weights" / f"{var}.h"
+            got = _header_codes(path, var, t)
+            want = np.asarray(want, dtype=np.int64).reshape(-1)
+            if len(got) != len(want):
+                raise MismatchError(f"{path}: {len(got)} values, layer {layer.name!r} {role} has {len(want)}")
+            bad = np.flatnonzero(got.astype(np.int64) != want)
+            if len(bad):
+                k = int(bad[0])
+                raise MismatchError(
+                    f"hls4ml weight header {path.name} differs from layer {layer.name!r} {role} in {len(bad)} of "
+                    f"{len(want)} values; first at index {k}: header code {int(got[k])}, graph code {int(want[k])}"
+                )
+            compared += len(want)
+    return compared

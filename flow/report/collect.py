@@ -33,6 +33,7 @@ from flow.report.model import (
     RAN,
     Accuracy,
     Check,
+    CoverageRow,
     DataInfo,
     Detail,
     Flag,
@@ -72,11 +73,36 @@ _SHOWN: dict[str, set[str]] = {
     "data": {"source", "jets", "split_seed", "counts", "class_counts", "feature_names", "class_names"},
     "train": {"params", "epochs", "best_val_accuracy", "float_test_accuracy", "samples_per_s", "checkpoint"},
     "quantize": {"precisions", "qat_epochs", "best_qat_val_accuracy", "params"},
-    "reference": {"vectors", "float_accuracy", "int_accuracy", "qat_vs_reference_mismatches", "accuracy_drop"},
-    "onnx": {"onnx_max_abs_err", "qonnx_vectors", "qonnx_mismatches"},
-    "hls4ml": {"vectors", "mismatches", "accuracy", "vendor"},
+    "reference": {
+        "vectors",
+        "float_accuracy",
+        "int_accuracy",
+        "qat_vs_reference_mismatches",
+        "accuracy_drop",
+        "corner_vectors",
+        "corner_targets",
+        "qat_corner_mismatches",
+    },
+    "onnx": {
+        "onnx_max_abs_err",
+        "qonnx_vectors",
+        "qonnx_mismatches",
+        "qonnx_corner_vectors",
+        "qonnx_corner_mismatches",
+    },
+    "hls4ml": {"vectors", "mismatches", "accuracy", "vendor", "corner_vectors", "corner_mismatches", "header_values"},
     "rtl": {"lint"},
-    "sim": {"vectors", "mismatches", "latency_cycles", "ii", "vectors_per_s", "accuracy"},
+    "sim": {
+        "vectors",
+        "mismatches",
+        "latency_cycles",
+        "ii",
+        "vectors_per_s",
+        "accuracy",
+        "corner_vectors",
+        "corner_mismatches",
+        "coverage",
+    },
     "synth": {"lut", "ff", "carry", "dsp", "bram", "latency_ns", "depth", "tool"},
 }
 # Resource name -> the SynthResult field, and the Target attribute holding the device total.
@@ -385,11 +411,84 @@ def _checks(st: _Stages) -> tuple[Check, ...]:
             sim.mismatches if sim else None,
         ),
     ]
+    corner_rows = (
+        ("QAT model", "reference", ref, "corner_vectors", "qat_corner_mismatches"),
+        ("QONNX", "onnx", onnx, "qonnx_corner_vectors", "qonnx_corner_mismatches"),
+        ("hls4ml C-sim", "hls4ml", hls, "corner_vectors", "corner_mismatches"),
+        ("RTL simulation", "sim", sim, "corner_vectors", "corner_mismatches"),
+    )
+    for name, stage, r, n_key, bad_key in corner_rows:
+        if r is not None and getattr(r, bad_key) is not None:  # builds before corner vectors have none
+            out.append(
+                _check(
+                    f"{name} vs integer reference (corner vectors)",
+                    stage,
+                    st,
+                    getattr(r, n_key),
+                    getattr(r, bad_key),
+                    "saturation bounds and rounding ties (flow.check.corners); not part of accuracy",
+                )
+            )
+    if hls is not None and hls.header_values is not None:
+        out.append(
+            Check(
+                "hls4ml weight headers vs graph",
+                "hls4ml",
+                PASS,
+                detail=f"{hls.header_values:,} values of firmware/weights/*.h equal to the graph; "
+                "C-sim compiled from them",
+            )
+        )
+    if sim is not None and sim.coverage:
+        from flow.check.coverage import findings
+
+        errors, warnings = findings(sim.coverage)
+        out.append(
+            Check(
+                "coverage of reachable bounds and ties",
+                "coverage",  # its own stage key: a warning here does not hold back a PASS verdict
+                FAIL if errors else (PASS if not warnings else "warnings"),
+                sim.vectors + (sim.corner_vectors or 0),
+                detail="; ".join(errors + warnings)[:400]
+                or "every reachable saturation/wrap bound and RND tie exercised",
+            )
+        )
     if rtl is None:
         out.append(Check("RTL lint", "rtl", st.status("rtl")))
     else:
         out.append(Check("RTL lint", "rtl", PASS if rtl.lint_clean else "warnings", detail=_text(rtl.lint, 200)))
     return tuple(out)
+
+
+def _coverage(st: _Stages) -> tuple[CoverageRow, ...]:
+    sim: SimResult | None = st.result("sim")
+    rows = []
+    for rec in sim.coverage if sim else ():
+        try:
+            ev = rec["events"]
+            rows.append(
+                CoverageRow(
+                    layer=str(rec["layer"]),
+                    kind=str(rec["kind"]),
+                    mode=str(rec["mode"]),
+                    neurons=int(rec["neurons"]),
+                    hi_hit=int(rec["hi"]["hit"]),
+                    hi_possible=int(rec["hi"]["possible"]),
+                    hi_reachable=int(rec["hi"]["reachable"]),
+                    lo_hit=int(rec["lo"]["hit"]),
+                    lo_possible=int(rec["lo"]["possible"]),
+                    lo_reachable=int(rec["lo"]["reachable"]),
+                    ties_pos=int(rec["tie+"]["hit"]),
+                    ties_neg=int(rec["tie-"]["hit"]),
+                    saturations=int(ev["saturations"]),
+                    wraps=int(ev["wraps"]),
+                    accum_wraps=int(ev["accum_wraps"]),
+                    ties=int(ev["ties"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError):  # a malformed record: shown as missing, not invented
+            continue
+    return tuple(rows)
 
 
 def _timing(st: _Stages, target: TargetInfo) -> Timing:
@@ -486,7 +585,10 @@ def _flags(st: _Stages, accuracies, checks, arrays) -> tuple[Flag, ...]:
     for c in checks:
         if c.status == FAIL:
             of = f" of {c.vectors:,}" if c.vectors is not None else ""
-            flags.append(Flag("error", f"{c.name}: {c.mismatches:,}{of} vectors MISMATCH"))
+            if c.mismatches is None:
+                flags.append(Flag("error", f"{c.name}: {c.detail}"))
+            else:
+                flags.append(Flag("error", f"{c.name}: {c.mismatches:,}{of} vectors MISMATCH"))
     for a in accuracies:
         if a.identical is False:
             flags.append(
@@ -598,6 +700,8 @@ def collect(
         int_accuracy=int_acc,
         accuracy_drop=float_acc - int_acc if float_acc is not None and int_acc is not None else None,
         checks=checks,
+        coverage=_coverage(st),
+        corner_targets=dict(ref.corner_targets or {}) if ref else {},
         timing=_timing(st, target),
         resources=_resources(st, target),
         stages=_stages(st),

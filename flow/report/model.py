@@ -126,6 +126,30 @@ class Check:
 
 
 @dataclass(frozen=True)
+class CoverageRow:
+    """One requantizing layer's coverage on the simulated vectors (test + corner): neurons whose output
+    went above (``hi``) / below (``lo``) its range, out of those where it is possible at all and those the
+    corner search reached; neurons with a positive / negative RND tie; event counts."""
+
+    layer: str
+    kind: str
+    mode: str  # e.g. "RND/SAT"
+    neurons: int
+    hi_hit: int = 0
+    hi_possible: int = 0
+    hi_reachable: int = 0
+    lo_hit: int = 0
+    lo_possible: int = 0
+    lo_reachable: int = 0
+    ties_pos: int = 0
+    ties_neg: int = 0
+    saturations: int = 0
+    wraps: int = 0
+    accum_wraps: int = 0
+    ties: int = 0
+
+
+@dataclass(frozen=True)
 class Timing:
     clock_mhz: float | None = None
     clock_ns: float | None = None
@@ -212,6 +236,8 @@ class Report:
     int_accuracy: float | None = None
     accuracy_drop: float | None = None  # float - integer reference, on the whole test set
     checks: tuple[Check, ...] = ()
+    coverage: tuple[CoverageRow, ...] = ()  # from the RTL simulation's vectors
+    corner_targets: dict = field(default_factory=dict)  # the corner search: targets, hit, unreachable, ...
     classes: tuple[ClassStat, ...] = ()
     timing: Timing = field(default_factory=Timing)
     resources: tuple[Resource, ...] = ()

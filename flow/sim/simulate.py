@@ -193,7 +193,7 @@ def simulate(
         n = len(codes)
         return SimResult(
             vectors=n,
-            mismatches=0,
+            mismatches=int(report["mismatches"]),
             latency_cycles=design.latency,
             ii=report["ii"],
             cycles=int(len(flags)),

@@ -1,9 +1,13 @@
 """Stage 06: the hls4ml project of the quantized graph and its C simulation, bit-exact on the test set.
 
 Writes ``project/`` (hls4ml's firmware, ``build_prj.tcl``, our ``build_opt.tcl`` and ``build.sh``,
-``tb_data/`` with the first test vectors). C-sim output codes must equal ``ref_outputs.npy`` on every
-vector (``MismatchError`` otherwise). Vendor HLS (``vitis-run``/``vitis_hls``/``vivado_hls``) runs only
-when found on PATH; its C-sim outputs are then checked too and its C-synthesis report parsed.
+``tb_data/`` with the first test vectors). The project is written without ``.txt`` weight copies, so its
+C simulation is compiled from ``firmware/weights/*.h``, the files synthesis reads; the check
+(:func:`flow.check.hls.check_hls_project`, the same code as ``flow check``) reads the C++ back, compares
+every header value with the graph, and requires the C-sim output codes to equal the reference's on every
+corner vector and every test vector (``MismatchError`` otherwise). Vendor HLS
+(``vitis-run``/``vitis_hls``/``vivado_hls``) runs only when found on PATH; its C-sim outputs are then
+checked too and its C-synthesis report parsed.
 """
 
 from __future__ import annotations
@@ -11,17 +15,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
 
-from flow.artifacts import HLS_PROJECT, QUANT_GRAPH, REF_OUTPUTS, TEST_CODES, TEST_LABELS
+from flow.artifacts import HLS_PROJECT, QUANT_GRAPH, TEST_LABELS
+from flow.check.hls import check_hls_project
+from flow.check.verify import CORNER, TEST, build_sets
 from flow.compare import first_mismatch, mismatch_error
-from flow.errors import MismatchError
-from flow.hls.csim import check_csim
 from flow.hls.precision import hls_name
 from flow.hls.project import build_project, hls_graph, write_testbench
 from flow.hls.vendor import find_tool, parse_csynth, parse_vendor_csim, run_build
 from flow.ir.graph import QuantGraph
-from flow.ir.reference import classify, forward
+from flow.ir.reference import classify
 from flow.results import Hls4mlResult
 
 BACKEND = "Vitis"
@@ -49,28 +52,39 @@ def run(ctx) -> Hls4mlResult:
     graph = QuantGraph.load(ctx.dir("quantize") / QUANT_GRAPH)
     ref_dir = ctx.dir("reference")
     n = ctx.options.vectors
-    codes = np.load(ref_dir / TEST_CODES)[:n]
-    ref = np.load(ref_dir / REF_OUTPUTS)[:n]
+    sets = build_sets(ref_dir, n)
     labels = np.load(ref_dir / TEST_LABELS)[:n]
-    if len(codes) != len(ref):
-        raise MismatchError(f"{TEST_CODES} has {len(codes)} rows but {REF_OUTPUTS} {len(ref)}")
 
     graph, left_out = hls_graph(graph)
     if left_out:  # the project ends at the scores: check it there against the reference
-        ref = forward(graph, torch.from_numpy(codes)).numpy()
+        sets = [vs.at(graph) for vs in sets]
+    test = next(vs for vs in sets if vs.name == TEST)
+    codes, ref = test.codes, test.ref
     with ctx.progress("hls4ml: convert, write, compile C-sim", total=None):
         project = build_project(
             graph, ctx.dir("hls4ml") / HLS_PROJECT, ctx.target, project_name=hls_name(ctx.model.name), backend=BACKEND
         )
     write_testbench(project, codes[:TB_VECTORS], ref[:TB_VECTORS])
     t0 = time.perf_counter()
-    with ctx.progress("hls4ml C simulation", total=len(codes)) as advance:
-        got = check_csim(project, codes, ref, advance=advance)
+    with ctx.progress("hls4ml C simulation", total=sum(len(vs.codes) for vs in sets)) as advance:
+        checked = check_hls_project(
+            project.project_dir,
+            project.project_name,
+            graph,
+            sets,
+            backend=project.backend,
+            library=project.library,
+            advance=advance,
+        )
+    got = checked.outputs[TEST]
     seconds = time.perf_counter() - t0
     accuracy = float(np.mean(classify(got) == labels)) if len(labels) else float("nan")
     return Hls4mlResult(
-        vectors=len(codes),
-        mismatches=0,
+        vectors=checked.vectors[TEST],
+        mismatches=checked.mismatches[TEST],
+        corner_vectors=checked.vectors.get(CORNER),
+        corner_mismatches=checked.mismatches.get(CORNER),
+        header_values=checked.header_values,
         accuracy=accuracy,
         project_dir=str(project.project_dir),
         project_name=project.project_name,
@@ -82,7 +96,9 @@ def run(ctx) -> Hls4mlResult:
         csim_vectors_per_s=round(len(codes) / seconds) if seconds > 0 else None,
         **_vendor(project, ref, ctx.console),
         left_out=tuple(layer.name for layer in left_out),
-        headline=f"{len(codes):,} vectors, hls4ml C-sim == reference bit for bit; accuracy {accuracy:.4f}"
+        headline=f"{len(codes):,} test + {checked.vectors.get(CORNER, 0):,} corner vectors, hls4ml C-sim "
+        f"(compiled from the weight headers, {checked.header_values:,} values equal to the graph) == reference "
+        f"bit for bit; accuracy {accuracy:.4f}"
         + (
             f" (ends before {', '.join(layer.name for layer in left_out)}: hls4ml has no argmax layer)"
             if left_out

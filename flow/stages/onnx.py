@@ -2,8 +2,9 @@
 
 Writes ``float_model.onnx`` (checked with onnxruntime against PyTorch on the standardized test
 features, within the tolerance of :mod:`flow.export.float_onnx`) and ``quant_model.qonnx.onnx``
-(executed by qonnx on every test vector; its output codes must equal ``ref_outputs.npy`` exactly, and
-on the first raw test features, standardized in float64, its own input Quant must reproduce them too).
+(executed by qonnx on every test vector and every corner vector, through :func:`flow.check.verify.check_qonnx_file`,
+the same code as ``flow check``; its output codes must equal the reference's exactly, and on the first raw
+test features, standardized in float64, its own input Quant must reproduce them too).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import time
 import numpy as np
 import onnx
 
-from flow.artifacts import FLOAT_MODEL, FLOAT_ONNX, QONNX, QUANT_GRAPH, REF_OUTPUTS, TEST_CODES
+from flow.artifacts import FLOAT_MODEL, FLOAT_ONNX, QONNX, QUANT_GRAPH
+from flow.check.qonnx import check_qonnx_file
+from flow.check.verify import CORNER, TEST, build_sets
 from flow.compare import first_mismatch, mismatch_error, to_codes
-from flow.errors import MismatchError
 from flow.export.float_onnx import ATOL, RTOL, check_float, export_float
 from flow.export.qonnx_model import build_qonnx, compute_type
-from flow.export.qonnx_run import check_qonnx, execute
+from flow.export.qonnx_run import execute
 from flow.ir.graph import QuantGraph
 from flow.results import OnnxResult
 from flow.stages.data import load_split
@@ -43,10 +45,9 @@ def _check_real_inputs(path, graph: QuantGraph, x: np.ndarray, ref: np.ndarray) 
 def run(ctx) -> OnnxResult:
     out = ctx.dir("onnx")
     graph = QuantGraph.load(ctx.dir("quantize") / QUANT_GRAPH)
-    codes = np.load(ctx.dir("reference") / TEST_CODES)
-    ref = np.load(ctx.dir("reference") / REF_OUTPUTS)
-    if len(codes) != len(ref):
-        raise MismatchError(f"{TEST_CODES} has {len(codes)} rows but {REF_OUTPUTS} {len(ref)}")
+    sets = build_sets(ctx.dir("reference"))
+    n_all = sum(len(vs.codes) for vs in sets)
+    ref = next(vs.ref for vs in sets if vs.name == TEST)
     x_test = _standardized(graph, load_split(ctx)["X_test"])
 
     float_model = load_float_model(ctx.dir("train") / FLOAT_MODEL, ctx.model)
@@ -56,8 +57,8 @@ def run(ctx) -> OnnxResult:
     qpath = out / QONNX
     onnx.save(build_qonnx(graph), qpath)
     t0 = time.perf_counter()
-    with ctx.progress("QONNX execution (qonnx)", total=len(codes)) as advance:
-        check_qonnx(qpath, graph, codes, ref, advance=advance)
+    with ctx.progress("QONNX execution (qonnx)", total=n_all) as advance:
+        checked = check_qonnx_file(qpath, graph, sets, advance=advance)
     seconds = time.perf_counter() - t0
     n_real = _check_real_inputs(qpath, graph, x_test[:REAL_INPUT_VECTORS], ref[:REAL_INPUT_VECTORS])
     return OnnxResult(
@@ -67,10 +68,12 @@ def run(ctx) -> OnnxResult:
         onnx_vectors=len(x_test),
         qonnx_path=str(qpath),
         qonnx_compute_type=onnx.TensorProto.DataType.Name(compute_type(graph)),
-        qonnx_vectors=len(codes),
-        qonnx_mismatches=0,
+        qonnx_vectors=checked.vectors[TEST],
+        qonnx_mismatches=checked.mismatches[TEST],
         qonnx_real_input_vectors=n_real,
-        qonnx_vectors_per_s=round(len(codes) / seconds) if seconds > 0 else None,
+        qonnx_vectors_per_s=round(n_all / seconds) if seconds > 0 else None,
+        qonnx_corner_vectors=checked.vectors.get(CORNER),
+        qonnx_corner_mismatches=checked.mismatches.get(CORNER),
         headline=f"ONNX == PyTorch within {ATOL:g} (max {max_err:.2e}); QONNX == reference on "
-        f"{len(codes):,} vectors exactly",
+        f"{checked.vectors[TEST]:,} test and {checked.vectors.get(CORNER, 0):,} corner vectors exactly",
     )

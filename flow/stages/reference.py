@@ -1,16 +1,32 @@
 """Stage 04: the integer reference on the test set, and the exact check of the QAT model against it.
 
 Writes ``test_codes.npy`` (int64 input codes), ``test_labels.npy``, ``ref_outputs.npy`` (int64
-output codes). The QAT model run in float64 and scaled by ``2**frac`` must equal the reference
-exactly on every vector; any difference fails the build.
+output codes), and the corner vectors of :mod:`flow.check.corners` (``corner_codes.npy``,
+``corner_outputs.npy``, ``corners.json`` with every target's status). The QAT model run in float64 and
+scaled by ``2**frac`` must equal the reference exactly on every test and corner vector; any difference
+fails the build.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
-from flow.artifacts import FLOAT_MODEL, QAT_MODEL, QUANT_GRAPH, REF_OUTPUTS, TEST_CODES, TEST_LABELS
+from flow.artifacts import (
+    CORNER_CODES,
+    CORNER_OUTPUTS,
+    CORNERS_JSON,
+    FLOAT_MODEL,
+    QAT_MODEL,
+    QUANT_GRAPH,
+    REF_OUTPUTS,
+    TEST_CODES,
+    TEST_LABELS,
+)
+from flow.check.corners import generate_corners
+from flow.compare import first_mismatch
 from flow.errors import MismatchError
 from flow.ir.fixed import dequantize
 from flow.ir.graph import QuantGraph
@@ -35,6 +51,22 @@ def qat_outputs(ctx, graph: QuantGraph, codes: torch.Tensor) -> tuple[np.ndarray
     return scaled.round().to(torch.int64).numpy(), bool((scaled == scaled.round()).all())
 
 
+CORNER_SEED = 0
+
+
+def _check_qat(ctx, graph: QuantGraph, codes: torch.Tensor, ref: np.ndarray, what: str) -> int:
+    qat, integral = qat_outputs(ctx, graph, codes)
+    n_bad, bad = first_mismatch(qat, ref)
+    if not integral or n_bad:
+        i = int(bad[0]) if n_bad else -1
+        raise MismatchError(
+            f"QAT model and integer reference differ on {n_bad} of {len(ref)} {what} vectors"
+            + ("" if integral else " (and some QAT outputs are off the output grid)")
+            + (f" (first: vector {i}, QAT {qat[i].tolist()} vs reference {ref[i].tolist()})" if n_bad else "")
+        )
+    return n_bad
+
+
 def run(ctx) -> ReferenceResult:
     out = ctx.dir("reference")
     graph = QuantGraph.load(ctx.dir("quantize") / QUANT_GRAPH)
@@ -46,14 +78,14 @@ def run(ctx) -> ReferenceResult:
     np.save(out / TEST_LABELS, labels)
     np.save(out / REF_OUTPUTS, ref)
 
-    qat, integral = qat_outputs(ctx, graph, codes)
-    bad = np.flatnonzero((qat != ref).any(axis=1))
-    if not integral or len(bad):
-        i = int(bad[0]) if len(bad) else -1
-        raise MismatchError(
-            f"QAT model and integer reference differ on {len(bad)} of {len(ref)} test vectors "
-            f"(first: vector {i}, QAT {qat[i].tolist()} vs reference {ref[i].tolist()})"
-        )
+    corners = generate_corners(graph, seed=CORNER_SEED)
+    corner_ref = forward(graph, torch.from_numpy(corners.codes)).numpy()
+    np.save(out / CORNER_CODES, corners.codes)
+    np.save(out / CORNER_OUTPUTS, corner_ref)
+    (out / CORNERS_JSON).write_text(json.dumps(corners.to_dict(), indent=1) + "\n")
+
+    qat_bad = _check_qat(ctx, graph, codes, ref, "test")
+    qat_corner_bad = _check_qat(ctx, graph, torch.from_numpy(corners.codes), corner_ref, "corner")
     ckpt = read_checkpoint(ctx.dir("train") / FLOAT_MODEL)
     float_model = load_float_model(ctx.dir("train") / FLOAT_MODEL, ctx.model)
     _, float_acc = evaluate(float_model, Arrays.of(arrays["X_test"], labels, ckpt["input_mean"], ckpt["input_std"]))
@@ -62,8 +94,13 @@ def run(ctx) -> ReferenceResult:
         vectors=len(ref),
         float_accuracy=float_acc,
         int_accuracy=int_acc,
-        qat_vs_reference_mismatches=0,
+        qat_vs_reference_mismatches=qat_bad,
         accuracy_drop=float_acc - int_acc,
+        corner_vectors=len(corners.codes),
+        corner_targets=corners.summary(),
+        qat_corner_mismatches=qat_corner_bad,
         headline=f"{len(ref):,} vectors; accuracy float {float_acc:.4f}, integer {int_acc:.4f}; "
-        "QAT model == reference exactly",
+        f"QAT model == reference exactly; {len(corners.codes)} corner vectors hit {corners.count('hit')} of "
+        f"{len(corners.targets)} bound/tie targets ({corners.count('unreachable')} unreachable, "
+        f"{corners.count('not found')} not found)",
     )

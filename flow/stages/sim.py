@@ -1,9 +1,13 @@
-"""Stage 08: cocotb + Verilator simulation of the generated RTL on the real test vectors.
+"""Stage 08: cocotb + Verilator simulation of the RTL files of ``07_rtl`` on the corner and test vectors.
 
-Every output word is compared with the integer reference (``ref_outputs.npy``) exactly; latency
-and II are measured and valid-out is checked against valid-in through random gaps and bursts.
-A mismatch raises :class:`~flow.errors.MismatchError` naming the vector, the first differing layer
-and both values. Writes ``rtl_outputs.npy`` (the RTL's output codes) and ``sim.json``.
+The check is :func:`flow.check.rtl.check_rtl_files`, the same code as ``flow check``: the Verilog files
+the rtl stage wrote are simulated as they are on disk, every output word is compared with the integer
+reference exactly (the corner vectors of ``04_reference`` in full, then the real test vectors, limited by
+``--vectors``); latency and II are measured and valid-out is checked against valid-in through random gaps
+and bursts. A mismatch raises :class:`~flow.errors.MismatchError` naming the vector set, the vector, the
+first differing layer and both values. Coverage of every requantizer's saturation/wrap bounds and
+rounding ties on exactly the simulated vectors (:mod:`flow.check.coverage`) is recorded. Writes
+``rtl_outputs.npy`` (the RTL's output codes on the test vectors) and ``sim.json``.
 """
 
 from __future__ import annotations
@@ -12,55 +16,59 @@ import json
 
 import numpy as np
 
-from flow.artifacts import QUANT_GRAPH, REF_OUTPUTS, RTL_OUTPUTS, SIM_JSON, SIM_RUN, TEST_CODES, TEST_LABELS
-from flow.errors import MismatchError
+from flow.artifacts import CORNERS_JSON, QUANT_GRAPH, RTL_OUTPUTS, SIM_JSON, SIM_RUN, TEST_LABELS
+from flow.check.corners import load_targets
+from flow.check.coverage import coverage, summary
+from flow.check.rtl import check_rtl_files
+from flow.check.verify import CORNER, TEST, build_sets
 from flow.ir.graph import QuantGraph
 from flow.ir.reference import classify
 from flow.results import SimResult
-from flow.rtl import build_design
-from flow.sim.simulate import harness_build, simulate
+
+_BULKY = ("stimulus.bin", "capture.txt", "expected.npy", "got.npy", "in_cycles.npy")
 
 
 def run(ctx) -> SimResult:
     out = ctx.dir("sim")
     graph = QuantGraph.load(ctx.dir("quantize") / QUANT_GRAPH)
     ref_dir = ctx.dir("reference")
-    codes = np.load(ref_dir / TEST_CODES)
-    expected = np.load(ref_dir / REF_OUTPUTS)
+    sets = build_sets(ref_dir, ctx.options.vectors)
     labels = np.load(ref_dir / TEST_LABELS)
-    if len(codes) != len(expected):
-        raise MismatchError(f"{TEST_CODES} has {len(codes)} rows but {REF_OUTPUTS} {len(expected)}")
-    n = len(codes) if ctx.options.vectors is None else min(ctx.options.vectors, len(codes))
-    design = build_design(graph, top=ctx.model.name)
-    rtl_dir = ctx.dir("rtl")
-    # Simulate the files the rtl stage wrote (what a reviewer reads), not a fresh rendering.
-    files = {rel: (rtl_dir / rel).read_text() for rel in design.sources}
-    with ctx.progress("cocotb + Verilator: build, simulate, compare", total=2) as advance:
-        build = harness_build(design, files)
-        advance()
-        work = out / SIM_RUN
-        result = simulate(graph, codes[:n], expected=expected[:n], design=design, files=files, work_dir=work)
-        advance()
+    total = len(np.load(ref_dir / TEST_LABELS))
+    work = out / SIM_RUN
+    with ctx.progress("cocotb + Verilator: build, simulate, compare", total=None):
+        checked = check_rtl_files(ctx.dir("rtl"), graph, sets, top=ctx.model.name, work_dir=work)
     # Keep the logs and reports; drop the bulky stimulus and capture files of a passing run
     # (a failing run raises above and leaves them for inspection).
-    for bulky in ("stimulus.bin", "capture.txt", "expected.npy", "got.npy", "in_cycles.npy"):
-        (work / bulky).unlink(missing_ok=True)
-    np.save(out / RTL_OUTPUTS, result.outputs)
-    pred = classify(result.outputs)
-    accuracy = float(np.mean(pred == labels[:n])) if n else 0.0
-    record = result.to_dict()
+    for bulky in _BULKY:
+        for p in work.rglob(bulky):
+            p.unlink()
+    test = checked.sim[TEST]
+    n = test.vectors
+    np.save(out / RTL_OUTPUTS, test.outputs)
+    accuracy = float(np.mean(classify(test.outputs) == labels[:n])) if n else 0.0
+    simulated = np.concatenate([vs.codes for vs in sets])
+    targets = load_targets(ref_dir / CORNERS_JSON) if (ref_dir / CORNERS_JSON).is_file() else ()
+    cov = coverage(graph, simulated, targets)
+    build_seconds = max(r.build_seconds for r in checked.sim.values())
+    record = test.to_dict()
     record.update(
         {
-            "build_seconds": round(build.seconds, 2),
-            "build_cached": build.cached,
+            "mismatches": checked.mismatches[TEST],
+            "build_seconds": round(build_seconds, 2),
+            "build_cached": build_seconds == 0,
             "accuracy": accuracy,
-            "top": design.top,
-            "vectors_total": int(len(codes)),
+            "top": checked.info.get("top", ""),
+            "vectors_total": int(total),
+            "corner_vectors": checked.vectors.get(CORNER),
+            "corner_mismatches": checked.mismatches.get(CORNER),
         }
     )
-    (out / SIM_JSON).write_text(json.dumps(record, indent=2) + "\n")
+    (out / SIM_JSON).write_text(json.dumps({**record, "coverage": cov}, indent=2) + "\n")
     return SimResult(
         **record,
-        headline=f"{record['vectors']:,} vectors, RTL == reference bit for bit; latency "
-        f"{record['latency_cycles']} cycles, II {record['ii']}; accuracy {accuracy:.4f}",
+        coverage=cov,
+        headline=f"{n:,} test + {record['corner_vectors'] or 0:,} corner vectors, RTL == reference bit for bit; "
+        f"latency {record['latency_cycles']} cycles, II {record['ii']}; accuracy {accuracy:.4f}; coverage: "
+        + summary(cov),
     )
