@@ -1,4 +1,5 @@
-"""Plots for reports and sweeps: confusion matrix, per-class ROC curves, training history, metric sweeps.
+"""Plots for reports and sweeps: confusion matrix, per-class ROC curves, training history, metric sweeps,
+learning curves overlaid per setting and 2-D embeddings coloured by class.
 
 Every function draws on its own :class:`matplotlib.figure.Figure` (no ``pyplot``, no global backend
 switch, safe to call from threads) and writes ``path``; the format follows the suffix (``.png``,
@@ -15,10 +16,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["plot_confusion", "plot_history", "plot_metric_vs", "plot_roc", "roc_curves", "softmax"]
+__all__ = [
+    "plot_confusion",
+    "plot_embedding",
+    "plot_history",
+    "plot_metric_vs",
+    "plot_overlay",
+    "plot_roc",
+    "roc_curves",
+    "softmax",
+]
 
 _RC = {
     "svg.hashsalt": "flow",
@@ -255,11 +266,21 @@ def _num(v) -> float:
 
 @_styled
 def plot_metric_vs(
-    xs, means, spreads, xlabel: str, ylabel: str, path: Path | str, title: str = "", log_x: bool = False
+    xs,
+    means,
+    spreads,
+    xlabel: str,
+    ylabel: str,
+    path: Path | str,
+    title: str = "",
+    log_x: bool = False,
+    notes: Sequence[str] | None = None,
 ) -> None:
     """``means`` against ``xs`` with error bars of ``spreads`` (e.g. standard deviations over seeds;
-    ``None`` or NaN entries draw no bar)."""
-    x = np.asarray(xs, dtype=np.float64)
+    ``None`` or NaN entries draw no bar). String ``xs`` are categories, drawn in the order given;
+    ``notes`` (e.g. parameter counts) are written beside the points."""
+    categorical = any(isinstance(v, str) for v in xs)
+    x = np.arange(len(xs), dtype=np.float64) if categorical else np.asarray(xs, dtype=np.float64)
     y = np.asarray(means, dtype=np.float64)
     if x.shape != y.shape:
         raise ValueError(f"xs and means differ in shape: {x.shape} vs {y.shape}")
@@ -277,19 +298,116 @@ def plot_metric_vs(
         x[order],
         y[order],
         yerr=None if err is None else err[order],
-        fmt="o-",
+        fmt="o" if categorical else "o-",  # no line between categories
         color="tab:blue",
         ecolor="tab:blue",
         elinewidth=1.0,
         capsize=3,
         lw=1.4,
         ms=4,
+        label="mean ± std over seeds" if err is not None else "mean over seeds",
     )
-    if log_x:
+    if notes is not None:
+        for xi, yi, note in zip(x, y, notes, strict=True):
+            if note:
+                ax.annotate(note, (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=7, color="0.35")
+    if categorical:
+        ax.set_xticks(x, labels=[str(v) for v in xs])
+        ax.set_xlim(-0.5, len(xs) - 0.5)
+    elif log_x:
         ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
+        if len(x) <= 12:
+            ax.set_xticks(x, labels=[f"{v:g}" for v in xs])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel(xlabel + (" (log scale)" if log_x and not categorical else ""))
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", color="0.9", lw=0.6)
+    ax.legend(loc="best", fontsize=7)
+    if title:
+        ax.set_title(title)
+    _save(fig, path)
+
+
+# -- learning curves overlaid -----------------------------------------------------------------------
+
+
+@_styled
+def plot_overlay(
+    lines: Sequence[dict],
+    panels: Sequence[dict],
+    path: Path | str,
+    title: str = "",
+    legend_title: str = "",
+    ordered: bool = True,
+) -> None:
+    """One panel per entry of ``panels`` (``x``/``y``: keys of the lines, ``xlabel``, ``ylabel``, optional
+    ``log_x``), one line per entry of ``lines`` (``label`` and an array per key; ``<y>_lo``/``<y>_hi``
+    draw a band, e.g. the min and max over seeds). ``ordered`` colours the lines along a sequential map
+    (the lines are values of one ordered variable); otherwise with distinct colours."""
+    fig = _figure(4.2 * len(panels) + 0.6, 3.8)
+    if not lines:
+        _no_data(fig, title, "no runs to draw")
+        _save(fig, path)
+        return
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    n = len(lines)
+    if ordered and n > 1:
+        cmap = matplotlib.colormaps["viridis"]
+        colours = [cmap(0.9 * i / (n - 1)) for i in range(n)]
+    else:
+        colours = [matplotlib.colormaps["tab10"](i % 10) for i in range(n)]
+    for ax, panel in zip(axes, panels, strict=True):
+        for line, colour in zip(lines, colours, strict=True):
+            x = np.asarray(line[panel["x"]], dtype=np.float64)
+            y = np.asarray(line[panel["y"]], dtype=np.float64)
+            ax.plot(x, y, color=colour, lw=1.5, marker="." if len(x) <= 30 else None, label=line["label"])
+            lo, hi = line.get(f"{panel['y']}_lo"), line.get(f"{panel['y']}_hi")
+            if lo is not None and hi is not None and not np.allclose(lo, hi):
+                ax.fill_between(x, lo, hi, color=colour, alpha=0.15, lw=0)
+        if panel.get("log_x"):
+            ax.set_xscale("log")
+        ax.set_xlabel(panel["xlabel"])
+        ax.set_ylabel(panel["ylabel"])
+        if panel.get("integer_x"):
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(True, which="both", color="0.9", lw=0.6)
+        if panel.get("title"):
+            ax.set_title(panel["title"])
+    axes[-1].legend(title=legend_title or None, fontsize=7, title_fontsize=8, loc="best")
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
+# -- embeddings -------------------------------------------------------------------------------------
+
+
+@_styled
+def plot_embedding(
+    coords,
+    labels,
+    class_names: Sequence[str],
+    path: Path | str,
+    axis_labels: tuple[str, str] = ("dimension 1", "dimension 2"),
+    title: str = "",
+) -> None:
+    """A 2-D scatter of ``coords [N, 2]`` coloured by true class, the legend naming the classes."""
+    xy = np.asarray(coords, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.int64).ravel()
+    if xy.ndim != 2 or xy.shape != (y.size, 2):
+        raise ValueError(f"coords must be shaped [{y.size}, 2], got {list(xy.shape)}")
+    fig = _figure(5.6, 4.8)
+    ax = fig.add_subplot()
+    colours = matplotlib.colormaps["tab10"]
+    for c, name in enumerate(class_names):
+        keep = y == c
+        ax.scatter(
+            xy[keep, 0], xy[keep, 1], s=5, alpha=0.6, color=colours(c % 10), label=f"{name} ({int(keep.sum()):,})"
+        )
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.legend(title="true class", markerscale=3, fontsize=8, loc="best")
+    ax.grid(True, color="0.93", lw=0.6)
     if title:
         ax.set_title(title)
     _save(fig, path)

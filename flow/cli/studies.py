@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -27,10 +28,15 @@ ModelArg = Annotated[str, typer.Argument(help="zoo name (see `flow models`), a m
 DataOpt = Annotated[Path | None, typer.Option("--data", help="dataset file (default: the built-in data)")]
 SplitSeedOpt = Annotated[int, typer.Option("--split-seed", help="seed of the train/val/test split")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="output folder (default: runs/<model>/<timestamp>)")]
+# Help texts are rich markup (typer's rich mode): square brackets must be escaped or they vanish as tags.
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML with [train] and/or [quantization] (or MASE's [passes.quantize]) overrides"),
+    typer.Option(
+        "--config", help=escape("TOML with [train] and/or [quantization] (or MASE's [passes.quantize]) overrides")
+    ),
 ]
+EmbeddingOpt = Annotated[str, typer.Option(help="2-D embedding of the last hidden layer: tsne, pca (faster) or none")]
+EmbeddingSamplesOpt = Annotated[int, typer.Option(help="test jets in the embedding (a fixed random sample)")]
 
 
 # -- shared helpers -----------------------------------------------------------------------------------
@@ -123,12 +129,18 @@ def train(
     split_seed: SplitSeedOpt = 42,
     out: OutOpt = None,
     threads: Annotated[int, typer.Option(help="torch threads (small networks train fastest on one)")] = 1,
+    embedding: EmbeddingOpt = "tsne",
+    embedding_samples: EmbeddingSamplesOpt = 2000,
 ) -> None:
-    """Train the float model: per-epoch metrics, best/last checkpoints, curves, confusion matrix, ROC."""
+    """Train the float model: per-epoch metrics, best/last checkpoints, curves, confusion matrix, ROC,
+    embedding of the last hidden layer."""
     import torch
 
+    from flow.studies.embed import check_embedding
     from flow.studies.run import train_run
     from flow.studies.settings import with_train
+
+    embedding = check_embedding(embedding, embedding_samples)
 
     spec = with_train(
         _spec(model, config),
@@ -150,7 +162,7 @@ def train(
         f"{t.optimizer}, seed {t.seed} -> {out}"
     )
     with _epoch_progress(t.epochs, "float training") as on_epoch:
-        r = train_run(spec, d, out, on_epoch)
+        r = train_run(spec, d, out, on_epoch, embedding, embedding_samples)
     auc = "  ".join(f"{k} {v:.3f}" for k, v in r.auc.items())
     console.print(
         f"best epoch {r.best_epoch}: val acc {r.best_val_acc:.4f} (last {r.last_val_acc:.4f}); "
@@ -169,6 +181,16 @@ def sweep(
     epochs: Annotated[str | None, typer.Option(help="values: 10,20 | 5..20:5 (default: the model's)")] = None,
     weight_bits: Annotated[str | None, typer.Option(help="weight widths: float,8,6,4 | 2..8 (default: float)")] = None,
     act_bits: Annotated[str | None, typer.Option(help="activation widths, like --weight-bits")] = None,
+    batchnorm: Annotated[
+        str | None, typer.Option(help="on,off: a BatchNorm after every hidden Linear, or none (default: the model's)")
+    ] = None,
+    width: Annotated[
+        str | None,
+        typer.Option(
+            help="hidden widths: 8,16,32 (every hidden layer) | x0.5,x2 (scale the model's) | 64-32-32 (per layer)"
+        ),
+    ] = None,
+    depth: Annotated[str | None, typer.Option(help="hidden layers: 1,2,3 | 1..4 (default: the model's)")] = None,
     repeats: Annotated[int, typer.Option(help="independent seeds per grid point")] = 1,
     seed: Annotated[int | None, typer.Option(help="first seed; repeat r uses seed + r (default: the model's)")] = None,
     qat_epochs: Annotated[
@@ -185,9 +207,17 @@ def sweep(
             help="sweep folder (default: runs/<model>/sweep-<hash of the settings>, so the same command resumes)"
         ),
     ] = None,
+    plots_per_run: Annotated[
+        bool, typer.Option(help="write each run's curves, confusion matrix, ROC and embedding to OUT/runs/<key>/")
+    ] = False,
+    embedding: EmbeddingOpt = "tsne",
+    embedding_samples: EmbeddingSamplesOpt = 2000,
 ) -> None:
-    """Train a grid of settings over seeds in parallel; table (Markdown + CSV) and a plot per variable."""
-    from flow.studies.sweep import VARIABLES, SweepGrid, SweepSettings, default_out, metric_label, run_sweep, value_text
+    """Train a grid of settings over seeds in parallel; table (Markdown + CSV), a plot per variable,
+    learning curves overlaid per setting, index.html."""
+    from flow.studies.arch import parse_switch, parse_widths
+    from flow.studies.embed import check_embedding
+    from flow.studies.sweep import SHORT, SweepGrid, SweepSettings, default_out, metric_label, run_sweep, table
     from flow.studies.values import parse_values
 
     spec = _spec(model, config)
@@ -198,11 +228,22 @@ def sweep(
         epochs=parse_values(epochs, int, "--epochs") if epochs else (t.epochs,),
         weight_bits=parse_values(weight_bits, int, "--weight-bits", allow_float=True) if weight_bits else (None,),
         act_bits=parse_values(act_bits, int, "--act-bits", allow_float=True) if act_bits else (None,),
+        batchnorm=parse_switch(batchnorm, "--batchnorm") if batchnorm else (None,),
+        width=parse_widths(width, "--width") if width else (None,),
+        depth=parse_values(depth, int, "--depth") if depth else (None,),
         repeats=repeats,
     )
     if workers is not None and workers < 1:
         raise ConfigError("--workers must be at least 1")
-    settings = SweepSettings(grid, seed=t.seed if seed is None else seed, qat_epochs=qat_epochs, workers=workers)
+    settings = SweepSettings(
+        grid,
+        seed=t.seed if seed is None else seed,
+        qat_epochs=qat_epochs,
+        workers=workers,
+        plots_per_run=plots_per_run,
+        embedding=check_embedding(embedding, embedding_samples),
+        embedding_samples=embedding_samples,
+    )
     d = _data(data, split_seed)
     out = out or default_out(spec, settings, d)
     points = settings.points()
@@ -221,31 +262,34 @@ def sweep(
                 return
             p = result["point"]
             bits = "" if result["kind"] == "float" else f" w {p['weight_bits'] or 'model'} a {p['act_bits'] or 'model'}"
+            arch = "" if p.get("batchnorm") is None else f" bn {'on' if p['batchnorm'] else 'off'}"
+            arch += "" if p.get("width") is None else f" width {p['width']}"
+            arch += "" if p.get("depth") is None else f" depth {p['depth']}"
+            params = f" ({result['parameters']:,} params)" if "parameters" in result else ""
             what = "float val" if result["kind"] == "float" else "int val"
             bar.console.print(
-                f"  bs {p['batch_size']:<5} lr {p['lr']:<8g} ep {p['epochs']:<3} seed {p['seed']}"
-                f"{bits}: {what} acc {result['metric']:.4f}  {result['seconds']:6.1f} s"
+                f"  bs {p['batch_size']:<5} lr {p['lr']:<8g} ep {p['epochs']:<3}{arch} seed {p['seed']}"
+                f"{bits}{params}: {what} acc {result['metric']:.4f}  {result['seconds']:6.1f} s"
             )
 
         done_before = [0]
         result = run_sweep(spec, d, settings, out, on_run)
     if done_before[0]:
         console.print(f"  {done_before[0]} runs were finished before in {out}: reused")
+    _, cells = table(settings, result.rows)
+    shown = grid.shown()
+    quant = any(b is not None for b in grid.weight_bits + grid.act_bits)
+    keep = [i for i, v in enumerate(shown) if quant or v not in ("weight_bits", "act_bits")]
+    keep += [len(shown), len(shown) + 1, len(shown) + 2]  # network, parameters, runs
+    columns = [SHORT[shown[i]] for i in keep[:-3]] + ["network", "params", "runs"]
     rows = []
-    for r in result.rows:
-        cells = [value_text(r, v) for v in VARIABLES] + [
-            f"{r['val_acc_mean']:.4f} ± {r['val_acc_std']:.4f}",
-            str(r["n"]),
-        ]
-        rows.append([f"[bold]{c}[/]" for c in cells] if r["best"] else cells)
-    console.print(
-        _table(
-            metric_label(settings), ["batch", "lr", "epochs", "w bits", "a bits", "val acc (mean ± std)", "runs"], rows
-        )
-    )
+    for r, c in zip(result.rows, cells, strict=True):
+        row = [escape(c[i]) for i in keep] + [f"{r['val_acc_mean']:.4f} ± {r['val_acc_std']:.4f}"]
+        rows.append([f"[bold]{x}[/]" for x in row] if r["best"] else row)
+    console.print(_table(metric_label(settings), [*columns, "val acc (mean ± std)"], rows))
     console.print(
         f"[bold green]sweep complete[/] in {result.seconds:.1f} s ({result.ran} runs now, "
-        f"{result.skipped} done before): {out}/results.md"
+        f"{result.skipped} done before): {out}/results.md, {out}/index.html"
     )
 
 
@@ -286,7 +330,9 @@ def quantize(
     model: ModelArg,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="precision by layer type or name ([quantization] or MASE [passes.quantize])"),
+        typer.Option(
+            "--config", help=escape("precision by layer type or name ([quantization] or MASE [passes.quantize])")
+        ),
     ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="a `flow train` checkpoint (default: train now)")] = None,
     qat_epochs: Annotated[

@@ -1,9 +1,11 @@
 """Training studies: what a network does before anyone builds hardware for it.
 
 * :mod:`~flow.studies.run` -- ``flow train``: one run folder (metrics per epoch, best/last checkpoints,
-  curves, confusion matrix, ROC).
-* :mod:`~flow.studies.sweep` -- ``flow sweep``: grids of batch size, learning rate, epochs and bit widths,
-  repeated over seeds, in parallel, resumable; a table and one plot per swept variable.
+  curves, confusion matrix, ROC, embedding of the last hidden layer: :mod:`~flow.studies.embed`).
+* :mod:`~flow.studies.sweep` -- ``flow sweep``: grids of batch size, learning rate, epochs, architecture
+  (:mod:`~flow.studies.arch`: BatchNorm, width, depth) and bit widths, repeated over seeds, in parallel,
+  resumable; a table, a plot per swept variable, overlaid learning curves, per-run folders and
+  ``index.html`` (:mod:`~flow.studies.report`).
 * :mod:`~flow.studies.graph` and :mod:`~flow.studies.stats` -- ``flow analyze graph|stats``.
 * :mod:`~flow.studies.quant` -- ``flow quantize``: apply a config, compare graphs, check the grid.
 * :mod:`~flow.studies.baseline` -- ``flow baseline``: gradient-boosted trees on the same split.

@@ -9,6 +9,7 @@ The folder holds::
     curves.png        loss and accuracy per epoch
     confusion.png     confusion matrix of best.pt on the test split
     roc.png           one-vs-rest ROC per class of best.pt on the test split, with AUC
+    embedding.png     t-SNE (or PCA) of best.pt's last hidden layer on 2,000 test jets, coloured by class
 
 The best checkpoint is the epoch with the highest validation accuracy (what :func:`flow.train.fit.fit`
 keeps); the test split is only used for the final numbers and plots.
@@ -28,6 +29,7 @@ from torch import nn
 
 from flow.config.zoo import ModelSpec
 from flow.studies.data import StudyData
+from flow.studies.embed import DEFAULT_SAMPLES
 from flow.train.fit import Arrays, EpochRecord, Progress, evaluate, fit
 from flow.train.history import write_history
 from flow.train.model import build_float_model, save_float_model
@@ -109,10 +111,81 @@ class RunResult:
         return asdict(self)
 
 
-def write_run(out: Path, spec: ModelSpec, data: StudyData, run: FloatRun) -> RunResult:
-    """Write the run folder (see the module docstring) and return its metrics."""
-    from flow.plots import plot_confusion, plot_history, plot_roc
+def draw_run(
+    out: Path,
+    spec: ModelSpec,
+    data: StudyData,
+    history: list[dict],
+    predictions: np.ndarray,
+    scores: np.ndarray,
+    hidden: np.ndarray,
+    what: str,
+    embedding: str = "tsne",
+    samples: int = DEFAULT_SAMPLES,
+) -> dict[str, float]:
+    """curves.png, confusion.png, roc.png and embedding.png of one run on the test split; the AUC per class.
 
+    ``predictions``, ``scores`` and ``hidden`` are per test jet (class index, per-class scores, the input
+    of the output Linear); ``what`` names the run in the titles."""
+    from flow.plots import plot_confusion, plot_history, plot_roc
+    from flow.studies.embed import plot_hidden_embedding
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_history(history, out / "curves.png", title=what)
+    plot_confusion(data.test.y, predictions, data.class_names, out / "confusion.png", title=f"{what}, test split")
+    auc = plot_roc(data.test.y, scores, data.class_names, out / "roc.png", title=f"{what}, test split")
+    if embedding != "none":
+        plot_hidden_embedding(
+            hidden, data.test.y, data.class_names, out / "embedding.png", embedding, samples, title=what
+        )
+    return {k: float(v) for k, v in auc.items()}
+
+
+def run_title(spec: ModelSpec) -> str:
+    from flow.studies.arch import network_text
+
+    t = spec.train
+    return f"{spec.name} ({network_text(spec.inputs, spec.layers)}): batch {t.batch_size}, lr {t.lr:g}, seed {t.seed}"
+
+
+def draw_float_run(
+    out: Path,
+    spec: ModelSpec,
+    data: StudyData,
+    run: FloatRun,
+    embedding: str = "tsne",
+    samples: int = DEFAULT_SAMPLES,
+) -> dict[str, float]:
+    """:func:`draw_run` for a float run (its best-epoch model)."""
+    from flow.plots import softmax
+    from flow.studies.embed import probe
+
+    _, _, test = data.arrays(run.mean, run.std)
+    hidden, logits = probe(run.model, test.x)
+    return draw_run(
+        out,
+        spec,
+        data,
+        [r.as_dict() for r in run.history],
+        logits.argmax(1),
+        softmax(logits),
+        hidden,
+        f"{run_title(spec)} (best epoch {run.best_epoch})",
+        embedding,
+        samples,
+    )
+
+
+def write_run(
+    out: Path,
+    spec: ModelSpec,
+    data: StudyData,
+    run: FloatRun,
+    embedding: str = "tsne",
+    samples: int = DEFAULT_SAMPLES,
+) -> RunResult:
+    """Write the run folder (see the module docstring) and return its metrics."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     history = [r.as_dict() for r in run.history]
@@ -136,17 +209,7 @@ def write_run(out: Path, spec: ModelSpec, data: StudyData, run: FloatRun) -> Run
     )
     _, _, test = data.arrays(run.mean, run.std)
     test_loss, test_acc = evaluate(run.model, test)
-    scores = class_scores(run.model, test)
-    title = f"{spec.name}: batch {spec.train.batch_size}, lr {spec.train.lr:g}, seed {spec.train.seed}"
-    plot_history(history, out / "curves.png", title=title)
-    plot_confusion(
-        data.test.y,
-        scores.argmax(1),
-        data.class_names,
-        out / "confusion.png",
-        title=f"{spec.name} (best epoch {run.best_epoch}), test split",
-    )
-    auc = plot_roc(data.test.y, scores, data.class_names, out / "roc.png", title=f"{spec.name}, test split")
+    auc = draw_float_run(out, spec, data, run, embedding, samples)
     result = RunResult(
         out=str(out),
         model=spec.name,
@@ -156,7 +219,7 @@ def write_run(out: Path, spec: ModelSpec, data: StudyData, run: FloatRun) -> Run
         last_val_acc=run.last_val_acc,
         test_acc=test_acc,
         test_loss=test_loss,
-        auc={k: float(v) for k, v in auc.items()},
+        auc=auc,
         samples_per_s=float(np.mean([r.samples_per_s for r in run.history])),
         seconds=run.seconds,
     )
@@ -164,6 +227,7 @@ def write_run(out: Path, spec: ModelSpec, data: StudyData, run: FloatRun) -> Run
         "model": spec.name,
         "model_source": spec.source,
         "layers": [asdict(x) for x in spec.layers],
+        "parameters": spec.n_params,
         "train": asdict(spec.train),
         "data": data.describe(),
     }
@@ -172,6 +236,13 @@ def write_run(out: Path, spec: ModelSpec, data: StudyData, run: FloatRun) -> Run
     return result
 
 
-def train_run(spec: ModelSpec, data: StudyData, out: Path, on_epoch: Progress | None = None) -> RunResult:
+def train_run(
+    spec: ModelSpec,
+    data: StudyData,
+    out: Path,
+    on_epoch: Progress | None = None,
+    embedding: str = "tsne",
+    samples: int = DEFAULT_SAMPLES,
+) -> RunResult:
     """Train and write a run folder: the function behind ``flow train``."""
-    return write_run(out, spec, data, train_float(spec, data, on_epoch))
+    return write_run(out, spec, data, train_float(spec, data, on_epoch), embedding, samples)

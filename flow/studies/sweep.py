@@ -1,7 +1,8 @@
 """``flow sweep``: a grid of training runs in parallel, resumable, summarized as a table and plots.
 
-The grid is the product of batch sizes, learning rates, epochs, weight and activation bit widths, each
-point repeated with independent seeds (``seed + repeat``). A point without bit widths reports the
+The grid is the product of batch sizes, learning rates, epochs, architecture variants (BatchNorm on/off,
+hidden widths, depth: :mod:`flow.studies.arch`), weight and activation bit widths, each point repeated
+with independent seeds (``seed + repeat``). A point without bit widths reports the
 last-epoch validation accuracy of the float model; a point with bit widths trains the float model, then
 :func:`~flow.quantize.quantize_model.quantize_model` with
 :func:`~flow.studies.settings.bit_width_config` layered over the model's quantization, and reports the integer
@@ -17,6 +18,11 @@ Every finished run writes its own JSON, so a rerun of the same command skips the
     OUT/runs.csv            every run of the grid, one row each
     OUT/results.md/.csv     mean and spread over repeats per grid point; the best is marked
     OUT/acc_vs_<var>.png    accuracy against each swept variable, others held at the best point
+    OUT/curves_<var>.png    validation loss and accuracy against epoch, one line per value of a swept
+                            training or architecture variable (mean over seeds, band: min to max)
+    OUT/train_acc_vs_steps.png  training accuracy against normalized training steps, one line per batch size
+    OUT/runs/<key>/         with --plots-per-run: each run's curves, confusion matrix, ROC and embedding
+    OUT/index.html          the table and every figure in one self-contained page
 """
 
 from __future__ import annotations
@@ -40,17 +46,35 @@ import torch
 
 from flow.config.zoo import ModelSpec
 from flow.errors import ConfigError
+from flow.studies.arch import apply_arch, network_text
 from flow.studies.data import StudyData
+from flow.studies.embed import DEFAULT_SAMPLES
 from flow.studies.settings import bit_width_config, check_train, with_quant
 
-VARIABLES = ("batch_size", "lr", "epochs", "weight_bits", "act_bits")
+VARIABLES = ("batch_size", "lr", "epochs", "batchnorm", "width", "depth", "weight_bits", "act_bits")
+ARCH = ("batchnorm", "width", "depth")  # None: the model's own
+BITS = ("weight_bits", "act_bits")
 LABELS = {
     "batch_size": "batch size",
     "lr": "learning rate",
     "epochs": "epochs",
+    "batchnorm": "BatchNorm",
+    "width": "hidden width",
+    "depth": "hidden layers",
     "weight_bits": "weight bits",
     "act_bits": "activation bits",
 }
+SHORT = {  # column names of the command line's table
+    "batch_size": "batch",
+    "lr": "lr",
+    "epochs": "epochs",
+    "batchnorm": "BN",
+    "width": "width",
+    "depth": "depth",
+    "weight_bits": "w bits",
+    "act_bits": "a bits",
+}
+RUN_PLOTS = ("curves.png", "confusion.png", "roc.png")
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,9 @@ class SweepGrid:
     epochs: tuple[int, ...]
     weight_bits: tuple[int | None, ...] = (None,)
     act_bits: tuple[int | None, ...] = (None,)
+    batchnorm: tuple[bool | None, ...] = (None,)
+    width: tuple[str | None, ...] = (None,)
+    depth: tuple[int | None, ...] = (None,)
     repeats: int = 1
 
     def __post_init__(self) -> None:
@@ -78,6 +105,15 @@ class SweepGrid:
     def configs(self) -> list[tuple]:
         return list(itertools.product(*(getattr(self, v) for v in VARIABLES)))
 
+    def shown(self) -> tuple[str, ...]:
+        """The variables a table shows: all but the architecture ones left at the model's."""
+        return tuple(v for v in VARIABLES if v not in ARCH or getattr(self, v) != (None,))
+
+    def identity(self) -> dict:
+        """The grid as JSON, without the architecture variables left at the model's (so that folders and
+        default folder names of sweeps made before they existed stay the same)."""
+        return {k: v for k, v in asdict(self).items() if k not in ARCH or v != (None,)}
+
 
 @dataclass(frozen=True)
 class SweepPoint:
@@ -89,6 +125,9 @@ class SweepPoint:
     weight_bits: int | None
     act_bits: int | None
     seed: int
+    batchnorm: bool | None = None
+    width: str | None = None
+    depth: int | None = None
 
     @property
     def config(self) -> tuple:
@@ -100,7 +139,14 @@ class SweepPoint:
 
     @property
     def float_key(self) -> str:
-        return f"bs{self.batch_size}_lr{self.lr:g}_ep{self.epochs}_s{self.seed}"
+        arch = "" if self.batchnorm is None else ("_bnon" if self.batchnorm else "_bnoff")
+        arch += "" if self.width is None else f"_h{self.width}"
+        arch += "" if self.depth is None else f"_d{self.depth}"
+        return f"bs{self.batch_size}_lr{self.lr:g}_ep{self.epochs}{arch}_s{self.seed}"
+
+    @property
+    def float_point(self) -> SweepPoint:
+        return replace(self, weight_bits=None, act_bits=None)
 
     @property
     def key(self) -> str:
@@ -119,13 +165,33 @@ class SweepSettings:
     seed: int = 42
     qat_epochs: int | None = None
     workers: int | None = None  # None: os.cpu_count()
+    plots_per_run: bool = False  # OUT/runs/<key>/: curves, confusion, ROC, embedding
+    embedding: str = "tsne"  # tsne, pca or none (per-run embedding plots)
+    embedding_samples: int = DEFAULT_SAMPLES
 
     def points(self) -> list[SweepPoint]:
-        return [SweepPoint(*cfg, seed=self.seed + r) for cfg in self.grid.configs() for r in range(self.grid.repeats)]
+        return [
+            SweepPoint(**dict(zip(VARIABLES, cfg, strict=True)), seed=self.seed + r)
+            for cfg in self.grid.configs()
+            for r in range(self.grid.repeats)
+        ]
+
+    def run_plots(self) -> tuple[str, ...]:
+        """The files a run folder must hold for a run to count as finished (none without --plots-per-run)."""
+        if not self.plots_per_run:
+            return ()
+        return RUN_PLOTS + (("embedding.png",) if self.embedding != "none" else ())
 
 
 def point_spec(spec: ModelSpec, p: SweepPoint, qat_epochs: int | None = None) -> ModelSpec:
-    """The model with a point's training settings and bit widths."""
+    """The model with a point's architecture, training settings and bit widths."""
+    from flow.config.quant import check_names
+
+    spec = apply_arch(spec, p.batchnorm, p.width, p.depth)
+    try:
+        check_names(spec.quant, spec.layer_names)
+    except ConfigError as e:
+        raise ConfigError(f"{e} (the architecture variables rename layers fc1, bn1, relu1, ...)") from None
     train = replace(
         spec.train,
         batch_size=p.batch_size,
@@ -143,7 +209,7 @@ def default_out(spec: ModelSpec, settings: SweepSettings, data: StudyData, root:
     h = hashlib.sha256(
         json.dumps(
             [
-                asdict(settings.grid),
+                settings.grid.identity(),
                 settings.seed,
                 settings.qat_epochs,
                 asdict(spec.train),
@@ -180,19 +246,37 @@ def _write_json(path: Path, obj: dict) -> None:
     os.replace(tmp, path)  # atomic: a half-written result never looks finished
 
 
-def run_float_point(spec: ModelSpec, data: StudyData, p: SweepPoint, out: Path, keep_checkpoint: bool) -> dict:
-    """Train the float model of ``p``; write ``float/<key>.json`` (and ``.pt`` when asked)."""
-    from flow.studies.run import train_float
+def _steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimizer steps per epoch of :func:`flow.train.fit.fit` (a last batch of one jet is skipped)."""
+    return n_train // batch_size + (1 if n_train % batch_size >= 2 else 0)
+
+
+def run_float_point(
+    spec: ModelSpec,
+    data: StudyData,
+    p: SweepPoint,
+    out: Path,
+    keep_checkpoint: bool,
+    settings: SweepSettings | None = None,
+) -> dict:
+    """Train the float model of ``p``; write ``float/<key>.json`` (and ``.pt`` when asked, and the run's
+    plots into ``runs/<key>/`` with ``settings.plots_per_run``)."""
+    from flow.studies.run import draw_float_run, train_float
     from flow.train.model import save_float_model
 
-    s = point_spec(spec, replace(p, weight_bits=None, act_bits=None))
+    s = point_spec(spec, p.float_point)
     run = train_float(s, data)
     if keep_checkpoint:
         save_float_model(out / "float" / f"{p.float_key}.pt", s, run.model, run.mean, run.std)
+    if settings is not None and settings.plots_per_run:
+        draw_float_run(out / "runs" / p.float_key, s, data, run, settings.embedding, settings.embedding_samples)
     result = {
         "key": p.float_key,
         "kind": "float",
-        "point": asdict(replace(p, weight_bits=None, act_bits=None)),
+        "point": asdict(p.float_point),
+        "parameters": s.n_params,
+        "network": network_text(s.inputs, s.layers),
+        "steps_per_epoch": _steps_per_epoch(len(data.train), s.train.batch_size),
         "metric": run.last_val_acc,
         "last_val_acc": run.last_val_acc,
         "best_val_acc": run.best_val_acc,
@@ -205,18 +289,30 @@ def run_float_point(spec: ModelSpec, data: StudyData, p: SweepPoint, out: Path, 
     return result
 
 
-def run_quant_point(spec: ModelSpec, data: StudyData, p: SweepPoint, out: Path, qat_epochs: int | None) -> dict:
-    """Quantize the float checkpoint of ``p`` at its bit widths; write ``runs/<key>.json``."""
+def run_quant_point(
+    spec: ModelSpec,
+    data: StudyData,
+    p: SweepPoint,
+    out: Path,
+    qat_epochs: int | None,
+    settings: SweepSettings | None = None,
+) -> dict:
+    """Quantize the float checkpoint of ``p`` at its bit widths; write ``runs/<key>.json`` (and the run's
+    plots into ``runs/<key>/`` with ``settings.plots_per_run``)."""
     from flow.studies.quant import quantize_checkpoint
 
     t0 = time.perf_counter()
     s = point_spec(spec, p, qat_epochs)
     q = quantize_checkpoint(s, data, out / "float" / f"{p.float_key}.pt")
     float_result = json.loads((out / "float" / f"{p.float_key}.json").read_text())
+    if settings is not None and settings.plots_per_run:
+        _draw_quant_run(out / "runs" / p.key, s, data, q, float_result["history"], p, settings)
     result = {
         "key": p.key,
         "kind": "quantized",
         "point": asdict(p),
+        "parameters": s.n_params,
+        "network": network_text(s.inputs, s.layers),
         "metric": q.int_val_acc,
         "int_val_acc": q.int_val_acc,
         "float_val_acc": q.float_val_acc,
@@ -230,12 +326,41 @@ def run_quant_point(spec: ModelSpec, data: StudyData, p: SweepPoint, out: Path, 
     return result
 
 
-def _float_task(p: SweepPoint, out: str, keep: bool) -> dict:
-    return run_float_point(_WORKER["spec"], _WORKER["data"], p, Path(out), keep)
+def _draw_quant_run(out: Path, s: ModelSpec, data: StudyData, q, float_history: list[dict], p, settings) -> None:
+    """A quantized point's plots: float + QAT curves; confusion from the integer reference; ROC and
+    embedding from the QAT model (which computes the integer reference's values exactly)."""
+    import copy
+
+    from flow.ir.reference import classify, predict
+    from flow.plots import softmax
+    from flow.studies.embed import probe
+    from flow.studies.run import draw_run, run_title
+
+    _, _, test = data.arrays(q.mean, q.std)
+    qmodel = copy.deepcopy(q.quantized.model).double()
+    hidden, scores = probe(qmodel, test.x.double())
+    w = "model" if p.weight_bits is None else p.weight_bits
+    a = "model" if p.act_bits is None else p.act_bits
+    draw_run(
+        out,
+        s,
+        data,
+        [*float_history, *(r.as_dict() for r in q.quantized.history)],
+        classify(predict(q.graph, data.test.x)),
+        softmax(scores),
+        hidden,
+        f"{run_title(s)}, weights {w} bits, activations {a} bits (integer reference)",
+        settings.embedding,
+        settings.embedding_samples,
+    )
 
 
-def _quant_task(p: SweepPoint, out: str, qat_epochs: int | None) -> dict:
-    return run_quant_point(_WORKER["spec"], _WORKER["data"], p, Path(out), qat_epochs)
+def _float_task(p: SweepPoint, out: str, keep: bool, settings: SweepSettings) -> dict:
+    return run_float_point(_WORKER["spec"], _WORKER["data"], p, Path(out), keep, settings)
+
+
+def _quant_task(p: SweepPoint, out: str, settings: SweepSettings) -> dict:
+    return run_quant_point(_WORKER["spec"], _WORKER["data"], p, Path(out), settings.qat_epochs, settings)
 
 
 # -- the sweep -----------------------------------------------------------------------------------------
@@ -269,7 +394,7 @@ def _claim_folder(out: Path, identity: dict, settings: SweepSettings) -> None:
     for sub in ("float", "runs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     marker.write_text(
-        json.dumps({"identity": identity, "grid": asdict(settings.grid), "seed": settings.seed}, indent=1)
+        json.dumps({"identity": identity, "grid": settings.grid.identity(), "seed": settings.seed}, indent=1)
     )
 
 
@@ -307,19 +432,23 @@ def run_sweep(
     report = on_run or (lambda result, skipped: None)
 
     need_ckpt = {p.float_key for p in points if p.quantized}
-    floats = {p.float_key: replace(p, weight_bits=None, act_bits=None) for p in points}
+    floats = {p.float_key: p.float_point for p in points}
     quants = {p.key: p for p in points if p.quantized}
     todo_float, todo_quant, ran, skipped = [], {}, 0, 0
+
+    def plotted(key: str) -> bool:  # with --plots-per-run, a run without its folder is run again
+        return all((out / "runs" / key / f).is_file() for f in settings.run_plots())
+
     for key, p in floats.items():
         done = _read(out / "float" / f"{key}.json")
-        if done and (key not in need_ckpt or (out / "float" / f"{key}.pt").is_file()):
+        if done and (key not in need_ckpt or (out / "float" / f"{key}.pt").is_file()) and plotted(key):
             report(done, True)
             skipped += 1
         else:
             todo_float.append(p)
     for key, p in quants.items():
         done = _read(out / "runs" / f"{key}.json")
-        if done:
+        if done and plotted(key):
             report(done, True)
             skipped += 1
         else:
@@ -343,11 +472,11 @@ def _run_serial(spec, data, settings, out, todo_float, waiting, ready, need_ckpt
     try:
         ran = 0
         for p in todo_float:
-            report(run_float_point(spec, data, p, out, p.float_key in need_ckpt), False)
+            report(run_float_point(spec, data, p, out, p.float_key in need_ckpt, settings), False)
             ran += 1
             ready.extend(waiting.pop(p.float_key, []))
         for p in ready:
-            report(run_quant_point(spec, data, p, out, settings.qat_epochs), False)
+            report(run_quant_point(spec, data, p, out, settings.qat_epochs, settings), False)
             ran += 1
         return ran
     finally:
@@ -362,9 +491,9 @@ def _run_pool(spec, data, settings, out, workers, todo_float, waiting, ready, ne
     ran = 0
     try:
         for p in todo_float:
-            pending[pool.submit(_float_task, p, str(out), p.float_key in need_ckpt)] = p
+            pending[pool.submit(_float_task, p, str(out), p.float_key in need_ckpt, settings)] = p
         for p in ready:
-            pending[pool.submit(_quant_task, p, str(out), settings.qat_epochs)] = p
+            pending[pool.submit(_quant_task, p, str(out), settings)] = p
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in done:
@@ -374,7 +503,7 @@ def _run_pool(spec, data, settings, out, workers, todo_float, waiting, ready, ne
                 report(result, False)
                 if result["kind"] == "float":
                     for q in waiting.pop(p.float_key, []):
-                        pending[pool.submit(_quant_task, q, str(out), settings.qat_epochs)] = q
+                        pending[pool.submit(_quant_task, q, str(out), settings)] = q
     except BaseException:  # Ctrl-C or a failed run: stop our own workers now; finished runs stay on disk
         procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
         for proc in procs:
@@ -412,7 +541,14 @@ def bits_text(row: dict, var: str) -> str:
 
 
 def value_text(row: dict, var: str) -> str:
-    return bits_text(row, var) if var in ("weight_bits", "act_bits") else _fmt(row[var])
+    if var in BITS:
+        return bits_text(row, var)
+    v = row.get(var)
+    if var in ARCH and v is None:
+        return "model"
+    if var == "batchnorm":
+        return "on" if v else "off"
+    return _fmt(v)
 
 
 def summarize(
@@ -424,7 +560,7 @@ def summarize(
     skipped: int = 0,
     seconds: float = 0.0,
 ) -> SweepResult:
-    """Group the runs of ``points`` by grid point; write runs.csv, results.md/.csv and the plots."""
+    """Group the runs of ``points`` by grid point; write runs.csv, results.md/.csv, the plots and index.html."""
     runs = [_result_of(out, p) for p in points]
     groups: dict[tuple, list[dict]] = {}
     for p, r in zip(points, runs, strict=True):
@@ -433,7 +569,10 @@ def summarize(
     for cfg, rs in groups.items():
         acc = np.array([r["metric"] for r in rs])
         row = dict(zip(VARIABLES, cfg, strict=True))
+        arch = apply_arch(spec, row["batchnorm"], row["width"], row["depth"])
         row.update(
+            network=network_text(arch.inputs, arch.layers),
+            parameters=arch.n_params,
             n=len(rs),
             val_acc_mean=float(acc.mean()),
             val_acc_std=float(acc.std(ddof=1)) if len(rs) > 1 else 0.0,
@@ -447,7 +586,11 @@ def summarize(
     for i, row in enumerate(rows):
         row["best"] = i == best
     _write_tables(out, spec, settings, points, runs, rows)
-    _write_plots(out, spec, settings, rows, rows[best])
+    figures = _write_plots(out, spec, settings, rows, rows[best])
+    figures += _write_curves(out, spec, settings, points, rows[best])
+    from flow.studies.report import write_index
+
+    write_index(out, spec, settings, points, rows, figures)
     return SweepResult(out, tuple(runs), tuple(rows), seconds, ran, skipped)
 
 
@@ -456,16 +599,34 @@ def metric_label(settings: SweepSettings) -> str:
     return "val accuracy (float: last epoch; quantized: integer ref.)" if quant else "val accuracy (last epoch)"
 
 
+def table(settings: SweepSettings, rows: list[dict] | tuple[dict, ...]) -> tuple[list[str], list[list[str]]]:
+    """The results table (header, cells) shared by results.md, index.html and the command line."""
+    quant = any(r["weight_bits"] is not None or r["act_bits"] is not None for r in rows)
+    shown = settings.grid.shown()
+    head = [LABELS[v] for v in shown] + ["network", "parameters", "runs", "val acc (mean)", "spread (std)"]
+    head += ["min", "max"] + (["float val acc", "drop"] if quant else []) + ["s / run"]
+    cells = []
+    for r in rows:
+        c = [value_text(r, v) for v in shown] + [r["network"], f"{r['parameters']:,}", str(r["n"])]
+        c += [f"{r[k]:.4f}" for k in ("val_acc_mean", "val_acc_std", "val_acc_min", "val_acc_max")]
+        if quant:
+            c += [f"{r['float_val_acc_mean']:.4f}", f"{r['float_val_acc_mean'] - r['val_acc_mean']:+.4f}"]
+        c.append(f"{r['seconds_mean']:.1f}")
+        cells.append(c)
+    return head, cells
+
+
 def _write_tables(out: Path, spec, settings, points, runs, rows) -> None:
     with open(out / "runs.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow([*VARIABLES, "seed", "val_acc", "best_val_acc", "float_val_acc", "seconds", "key"])
+        w.writerow([*VARIABLES, "seed", "parameters", "val_acc", "best_val_acc", "float_val_acc", "seconds", "key"])
         for p, r in zip(points, runs, strict=True):
             row = dict(zip(VARIABLES, p.config, strict=True))
             w.writerow(
                 [
                     *(value_text(row, v) for v in VARIABLES),
                     p.seed,
+                    r.get("parameters", ""),
                     r["metric"],
                     r.get("best_val_acc", ""),
                     r.get("float_val_acc", ""),
@@ -475,6 +636,8 @@ def _write_tables(out: Path, spec, settings, points, runs, rows) -> None:
             )
     cols = [
         *VARIABLES,
+        "network",
+        "parameters",
         "n",
         "val_acc_mean",
         "val_acc_std",
@@ -487,61 +650,155 @@ def _write_tables(out: Path, spec, settings, points, runs, rows) -> None:
     with open(out / "results.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
-        w.writerows([{k: value_text(row, k) if k in VARIABLES else v for k, v in row.items()} for row in rows])
-    quant = any(r["weight_bits"] is not None or r["act_bits"] is not None for r in rows)
-    head = [LABELS[v] for v in VARIABLES] + ["runs", "val acc (mean)", "spread (std)", "min", "max"]
-    head += ["float val acc", "drop"] if quant else []
-    head += ["s / run"]
+        w.writerows([{k: value_text(row, k) if k in VARIABLES else row[k] for k in cols} for row in rows])
+    head, cells = table(settings, rows)
     lines = [
         f"# Sweep: {spec.name}",
         "",
         f"Metric: {metric_label(settings)}, mean and sample standard deviation over "
-        f"{settings.grid.repeats} seed(s) from {settings.seed}. Best marked **bold**.",
+        f"{settings.grid.repeats} seed(s) from {settings.seed}. Best marked **bold**. Network: the widths of "
+        "input, hidden and output layers (BN: with BatchNorm); parameters: trainable, of the float model.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
-    for r in rows:
-        cells = [value_text(r, v) for v in VARIABLES] + [
-            str(r["n"]),
-            f"{r['val_acc_mean']:.4f}",
-            f"{r['val_acc_std']:.4f}",
-            f"{r['val_acc_min']:.4f}",
-            f"{r['val_acc_max']:.4f}",
-        ]
-        if quant:
-            cells += [f"{r['float_val_acc_mean']:.4f}", f"{r['float_val_acc_mean'] - r['val_acc_mean']:+.4f}"]
-        cells.append(f"{r['seconds_mean']:.1f}")
-        if r["best"]:
-            cells = [f"**{c}**" for c in cells]
-        lines.append("| " + " | ".join(cells) + " |")
+    for r, c in zip(rows, cells, strict=True):
+        lines.append("| " + " | ".join(f"**{x}**" for x in c) + " |" if r["best"] else "| " + " | ".join(c) + " |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
 
 
-def _write_plots(out: Path, spec, settings, rows, best: dict) -> None:
+def _held(best: dict, others, settings: SweepSettings) -> str:
+    quant = any(b is not None for b in settings.grid.weight_bits + settings.grid.act_bits)
+    shown = [o for o in others if o in settings.grid.shown() and (quant or o not in BITS)]
+    return ", ".join(f"{LABELS[o]} {value_text(best, o)}" for o in shown)
+
+
+def _order(settings: SweepSettings, var: str, values) -> list:
+    """Values of ``var`` in plotting order: numbers ascending, categories as given on the command line."""
+    grid = list(getattr(settings.grid, var))
+    if var == "width" and _numeric_widths(settings):
+        return sorted(values, key=int)
+    if var in ("batchnorm", "width"):
+        return sorted(values, key=grid.index)
+    return sorted(values)
+
+
+def _numeric_widths(settings: SweepSettings) -> bool:
+    return all(w is not None and w.isdigit() for w in settings.grid.width)
+
+
+def _write_plots(out: Path, spec, settings, rows, best: dict) -> list[str]:
     from flow.plots import plot_metric_vs
 
+    written = []
     for var in settings.grid.swept():
         others = [v for v in VARIABLES if v != var]
-        line = sorted(
-            (r for r in rows if all(r[o] == best[o] for o in others) and r[var] is not None), key=lambda r: r[var]
-        )
+        line = [r for r in rows if all(r[o] == best[o] for o in others) and r[var] is not None]
+        by_value = {r[var]: r for r in line}
+        line = [by_value[v] for v in _order(settings, var, by_value)]
         if not line:
             continue
-        quant = any(b is not None for b in settings.grid.weight_bits + settings.grid.act_bits)
-        shown = [o for o in others if quant or o not in ("weight_bits", "act_bits")]
-        fixed = ", ".join(f"{LABELS[o]} {value_text(best, o)}" for o in shown)
-        title = f"{spec.name}, mean ± std over {settings.grid.repeats} seed(s)\n" + textwrap.fill(fixed, 64)
+        title = f"{spec.name}, mean ± std over {settings.grid.repeats} seed(s)\n" + textwrap.fill(
+            _held(best, others, settings), 64
+        )
         unset = next((r for r in rows if r[var] is None and all(r[o] == best[o] for o in others)), None)
         if unset is not None:
             title += f"; {value_text(unset, var)} {unset['val_acc_mean']:.4f}"
+        categorical = var == "batchnorm" or (var == "width" and not _numeric_widths(settings))
+        xs = [value_text(r, var) for r in line] if categorical else [float(r[var]) for r in line]
+        log_x = var == "lr" or (var in ("batch_size", "width") and not categorical and xs[-1] / xs[0] >= 8)
+        name = f"acc_vs_{var}.png"
         plot_metric_vs(
-            [r[var] for r in line],
+            xs,
             [r["val_acc_mean"] for r in line],
             [r["val_acc_std"] for r in line],
             LABELS[var],
             metric_label(settings),
-            out / f"acc_vs_{var}.png",
+            out / name,
             title=title,
-            log_x=var in ("lr", "batch_size") and line[-1][var] / line[0][var] >= 8,
+            log_x=log_x,
+            notes=[f"{r['parameters']:,} params" for r in line] if var in ARCH else None,
         )
+        written.append(name)
+    return written
+
+
+def _legend(var: str, v) -> str:
+    return value_text({var: v, "weight_bits": None, "act_bits": None}, var)
+
+
+def _mean_band(series: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = min(len(s) for s in series)
+    a = np.stack([s[:n] for s in series])
+    return a.mean(0), a.min(0), a.max(0)
+
+
+def _write_curves(out: Path, spec, settings, points: list[SweepPoint], best: dict) -> list[str]:
+    """Learning curves overlaid: one line per value of each swept float-training or architecture
+    variable, the others held at the best point's values (float training; mean over seeds)."""
+    from flow.plots import plot_overlay
+
+    marker = _read(out / "sweep.json") or {}
+    n_train = marker.get("identity", {}).get("data", {}).get("counts", {}).get("train", 0)
+    floats: dict[str, dict] = {}
+    for p in points:
+        if p.float_key not in floats:
+            floats[p.float_key] = _read(out / "float" / f"{p.float_key}.json") or {}
+    written = []
+    for var in (v for v in settings.grid.swept() if v not in BITS):
+        others = [v for v in VARIABLES if v != var and v not in BITS]
+        keys: dict = {}
+        for p in points:
+            if all(getattr(p, o) == best[o] for o in others):
+                keys.setdefault(getattr(p, var), {})[p.float_key] = p
+        lines = []
+        for v in _order(settings, var, keys):
+            runs = [floats[k] for k in keys[v] if floats[k].get("history")]
+            if not runs:
+                continue
+            hist = [[h for h in r["history"] if h.get("phase", "float") == "float"] for r in runs]
+            line = {"label": _legend(var, v), "epoch": np.arange(1, min(len(h) for h in hist) + 1)}
+            for k in ("val_loss", "val_acc", "train_acc", "train_loss"):
+                line[k], line[f"{k}_lo"], line[f"{k}_hi"] = _mean_band([np.array([x[k] for x in h]) for h in hist])
+            bs = next(iter(keys[v].values())).batch_size
+            spe = runs[0].get("steps_per_epoch") or _steps_per_epoch(n_train, bs) or 1
+            total = spe * len(hist[0])
+            line["steps"] = line["epoch"] * spe
+            line["steps_norm"] = line["steps"] / total
+            if var == "batch_size":
+                line["label"] += f" ({total:,} steps)"
+            lines.append(line)
+        if not lines:
+            continue
+        held = _held(best, others, settings)
+        seeds = f"mean over {settings.grid.repeats} seeds, band: min to max" if settings.grid.repeats > 1 else "1 seed"
+        title = f"{spec.name}: float training, one line per {LABELS[var]} ({seeds})\n" + textwrap.fill(held, 90)
+        name = f"curves_{var}.png"
+        panels = [
+            {"x": "epoch", "y": "val_loss", "xlabel": "epoch", "ylabel": "validation loss", "integer_x": True},
+            {"x": "epoch", "y": "val_acc", "xlabel": "epoch", "ylabel": "validation accuracy", "integer_x": True},
+        ]
+        ordered = var not in ("batchnorm",) and not (var == "width" and not _numeric_widths(settings))
+        plot_overlay(lines, panels, out / name, title=title, legend_title=LABELS[var], ordered=ordered)
+        written.append(name)
+        if var == "batch_size":
+            name = "train_acc_vs_steps.png"
+            panels = [
+                {
+                    "x": "steps_norm",
+                    "y": "train_acc",
+                    "xlabel": "training steps / total steps of the run (normalized)",
+                    "ylabel": "training accuracy (epoch mean)",
+                },
+                {
+                    "x": "steps",
+                    "y": "train_acc",
+                    "xlabel": "training steps (optimizer updates, log scale)",
+                    "ylabel": "training accuracy (epoch mean)",
+                    "log_x": True,
+                },
+            ]
+            title = f"{spec.name}: training accuracy, one line per batch size ({seeds})\n" + textwrap.fill(held, 90)
+            plot_overlay(lines, panels, out / name, title=title, legend_title="batch size")
+            written.append(name)
+    return written

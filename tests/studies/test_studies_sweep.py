@@ -30,7 +30,10 @@ def test_sweep_table_plots_and_resume(small, data, tmp_path):
     md = (tmp_path / "results.md").read_text()
     assert "**" in md  # the best row
     plain = md.replace("**", "")
-    assert "| 64 | 0.01 | 1 | float | float | 2 |" in plain and "| 128 | 0.01 | 1 | float | float | 2 |" in plain
+    assert "| 64 | 0.01 | 1 | float | float | 16-8-8-5 BN | 285 | 2 |" in plain
+    assert "| 128 | 0.01 | 1 | float | float | 16-8-8-5 BN | 285 | 2 |" in plain
+    assert (tmp_path / "curves_batch_size.png").is_file() and (tmp_path / "train_acc_vs_steps.png").is_file()
+    assert (tmp_path / "index.html").is_file()
     runs = list(csv.DictReader((tmp_path / "runs.csv").read_text().splitlines()))
     assert sorted(int(x["seed"]) for x in runs) == [7, 7, 8, 8]
     # a rerun skips everything; an interrupted run (its JSON missing) is the only one redone
@@ -64,7 +67,7 @@ def test_bit_width_sweep(small, data, tmp_path):
     assert w3["types"]["fc1"].startswith("w fixed<3,") and w3["types"]["input"].startswith("fixed<8,")
     assert (tmp_path / "acc_vs_weight_bits.png").is_file()
     md = (tmp_path / "results.md").read_text()
-    assert "| 64 | 0.01 | 1 | model | 8 |" in md.replace("**", "") and "drop" in md
+    assert "| 64 | 0.01 | 1 | model | 8 | 16-8-8-5 BN | 285 |" in md.replace("**", "") and "drop" in md
 
 
 def test_sweep_errors(small, data, tmp_path):

@@ -20,6 +20,7 @@ FILES = (
     "curves.png",
     "confusion.png",
     "roc.png",
+    "embedding.png",
 )
 
 
