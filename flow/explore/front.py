@@ -52,16 +52,18 @@ def markdown(meta: dict, points: list[dict], references: list[dict]) -> str:
         "",
         f"{len(points)} points, {sum(p['verified'] for p in points)} verified, "
         f"{sum(p['on_front'] for p in points)} on the front. Accuracy: integer reference on the test set; "
-        "LUT/FF/DSP: Yosys; latency: RTL simulation.",
+        "LUT/FF/DSP: Yosys; LUT est.: the shift-add cost model (else EBOPs); latency: RTL simulation.",
         "",
         "| point | beta | accuracy | LUT | LUT est. | FF | DSP | cycles | non-zero w. | verified | front | build |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|---|",
     ]
     for p in points:
         acc = "-" if p.get("accuracy") is None else f"{100 * p['accuracy']:.2f}%"
+        est = p.get("shiftadd_lut_estimate") or p.get("lut_estimate")
+        beta = "-" if p.get("beta") is None else f"{p['beta']:g}"
         lines.append(
-            f"| {p['name']} | {p.get('beta', '-'):g} | {acc} | {_fmt(p.get('lut'))} | "
-            f"{_fmt(p.get('lut_estimate'), ',.0f')} | {_fmt(p.get('ff'))} | {_fmt(p.get('dsp'))} | "
+            f"| {p['name']} | {beta} | {acc} | {_fmt(p.get('lut'))} | "
+            f"{_fmt(est, ',.0f')} | {_fmt(p.get('ff'))} | {_fmt(p.get('dsp'))} | "
             f"{_fmt(p.get('latency_cycles'))} | {_fmt(p.get('nonzero_weights'))} | "
             f"{'yes' if p['verified'] else 'NO'} | {'*' if p['on_front'] else ''} | `{p.get('build', '')}` |"
         )

@@ -77,8 +77,23 @@ def read_point(root: Path) -> dict:
         "nonzero_weights": stats.get("nonzero_weights"),
         "weights": stats.get("weights"),
         "val_accuracy": (stats.get("selection") or {}).get("selected", {}).get("val_acc"),
+        "shiftadd_lut_estimate": _shiftadd(root),
         "build": str(root),
     }
+
+
+def _shiftadd(root: Path) -> int | None:
+    """The shift-add cost model's LUT estimate of the point's graph (None if unavailable)."""
+    from flow.artifacts import QUANT_GRAPH
+    from flow.ir.graph import QuantGraph
+    from flow.quantize.learned.cost import shiftadd_lut
+
+    path = root / stage_folder_name(STAGE_NAMES.index("quantize") + 1, "quantize") / QUANT_GRAPH
+    try:
+        est = shiftadd_lut(QuantGraph.load(path)) if path.is_file() else None
+    except Exception:  # noqa: BLE001 - an estimate never fails a point
+        return None
+    return None if est is None else est["lut"]
 
 
 def _build_point(spec: ModelSpec, target: Target, options: BuildOptions, folder: Path, name: str, beta) -> dict:

@@ -72,6 +72,6 @@ def test_learned_model_builds_bit_exact(tmp_path, monkeypatch):
     # pruned weights vanish from the RTL: no product is written for a zero code (fewer multiplications
     # than non-zero weights: +-1 weights need none, a shift-add RTL none at all)
     rtl = "\n".join(p.read_text() for p in (root / "07_rtl").rglob("*.v"))
-    assert 0 < rtl.count(" * ") <= stats["nonzero_weights"]
+    assert rtl.count(" * ") <= stats["nonzero_weights"]
     report = json.loads((root / "report.json").read_text())
     assert report["verdict"] == "pass"

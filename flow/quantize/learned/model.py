@@ -51,6 +51,7 @@ class ActQuant(nn.Module):
         self.f = nn.Parameter(torch.tensor(float(init_width)), requires_grad=fixed_width is None)
         self.register_buffer("amax", torch.tensor(0.0))
         self.register_buffer("calibrated", torch.tensor(False))
+        self.register_buffer("frozen", torch.tensor(False))  # bits frozen: amax no longer recalibrated
         self.recording = False
 
     @property
@@ -83,7 +84,7 @@ class ActQuant(nn.Module):
         return _fixed(int(self.width()), int(self.frac()), self.signed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.recording:
+        if self.recording and not bool(self.frozen):
             m = x.detach().abs().max() if x.numel() else torch.tensor(0.0)
             self.amax.fill_(float(m))
             if not bool(self.calibrated) and self.fixed_width is None:
@@ -105,6 +106,8 @@ class LearnedDense(nn.Module):
         i_w = float(int_bits(self.weight.abs().max()))
         self.wf = nn.Parameter(torch.full_like(self.weight, init_bits - 1 - i_w))
         self.frac_range = frac_range
+        # 0 where a weight is pruned for good (set when the bits are frozen); 1 elsewhere
+        self.register_buffer("keep", torch.ones_like(self.weight))
 
     def w_int_bits(self) -> torch.Tensor:
         return int_bits(self.weight.abs().max()).to(self.weight.dtype)
@@ -117,7 +120,7 @@ class LearnedDense(nn.Module):
         return self.w_int_bits() + self.w_frac() + 1
 
     def quantized_weight(self) -> torch.Tensor:
-        return learned_quantize(self.weight, self.wf, self.w_width(), True, frac=self.w_frac())
+        return learned_quantize(self.weight, self.wf, self.w_width(), True, frac=self.w_frac()) * self.keep
 
     def common_frac(self, wq: torch.Tensor | None = None) -> torch.Tensor:
         """``F``: the largest fractional bit count among the weights that are not pruned (0 if none)."""
@@ -156,7 +159,7 @@ class LearnedDense(nn.Module):
         with torch.no_grad():
             w = self.weight.double()
             fr = self.w_frac().double()
-            wq = grid_value(w, fr, self.w_width().double(), True)
+            wq = grid_value(w, fr, self.w_width().double(), True) * self.keep.double()
             F = self.common_frac(wq)
             w_codes = torch.round(wq * torch.exp2(F)).to(torch.int64)
             wt = _fixed(max(2, int(self.w_int_bits()) + int(F) + 1), int(F), True)
@@ -240,9 +243,16 @@ class LearnedModel(nn.Module):
     def value_parameters(self) -> list[nn.Parameter]:
         return [p for d in self.dense for p in (d.weight, d.bias)]
 
+    @torch.no_grad()
     def freeze_bits(self) -> None:
+        """Fix every bit width: fractional bits stop training, pruned weights stay 0, activation integer
+        bits stop following the observed range (SAT covers the rest); the cost can then only fall."""
         for p in self.bit_parameters():
             p.requires_grad_(False)
+        for d in self.dense:
+            d.keep.copy_((d.quantized_weight() != 0).to(d.keep.dtype))
+        for q in (self.input_q, *self.acts):
+            q.frozen.fill_(True)
 
     @torch.no_grad()
     def clamp_bits(self) -> None:
