@@ -20,3 +20,11 @@ class BuildOptions:
     split_seed: int = 42
     force: bool = False
     until: str | None = None
+    # How the RTL is built (flow build --arithmetic/--adder-levels/--latency/--axis; the meaning and
+    # the defaults are flow.rtl.generate.RtlSettings): "shiftadd" or "dsp"; at most adder_levels
+    # adder levels per pipeline stage, or a budget of latency cycles in total; axis: also write the
+    # AXI4-Stream top.
+    arithmetic: str = "shiftadd"
+    adder_levels: int | None = None
+    latency: int | None = None
+    axis: bool = False

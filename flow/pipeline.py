@@ -130,7 +130,7 @@ STAGES: tuple[Stage, ...] = (
         ("hls4ml",),
         "hls4ml project and bit-exact C simulation",
     ),
-    Stage("rtl", "rtl", (), ("quantize",), ("jinja2",), "Verilog from flow/rtl/templates/, linted"),
+    Stage("rtl", "rtl", ("rtl",), ("quantize",), ("jinja2",), "Verilog from flow/rtl/templates/, linted"),
     Stage(
         "sim",
         "sim",
@@ -290,6 +290,7 @@ def _setting(ctx: BuildContext, key: str):
         "target": asdict(ctx.target),
         "data": [str(o.data), file_digest(o.data) if o.data and o.data.is_file() else "default", o.split_seed],
         "vectors": o.vectors,
+        "rtl": [o.arithmetic, o.adder_levels, o.latency, o.axis],
     }[key]
 
 

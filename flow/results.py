@@ -144,7 +144,16 @@ class RtlResult(StageResult):
     corner_vectors: int | None = omitted()
     corner_mismatches: int | None = omitted()
     header_values: int | None = omitted()  # firmware/weights/*.h values compared with the graph
-    layers: tuple[dict, ...]
+    layers: tuple[dict, ...]  # per block: cycles, adder levels per stage, adders, registers, est LUT/FF
+    # How the RTL was built (flow.rtl.generate.RtlSettings) and its totals over the blocks.
+    arithmetic: str = omitted("")
+    settings: dict | None = omitted()
+    adder_levels: int | None = omitted()
+    adders: int | None = omitted()
+    register_bits: int | None = omitted()
+    est_lut: int | None = omitted()
+    est_ff: int | None = omitted()
+    axis: str | None = omitted()  # the AXI4-Stream top written with --axis, and its lint
     headline: str
 
     @property
@@ -204,6 +213,9 @@ class SynthResult(StageResult):
     cells: dict[str, int]
     layers: tuple[dict, ...]
     depth_note: str
+    est_lut: int | None = omitted()  # the rtl stage's cost-model estimate, next to Yosys's figure
+    est_ff: int | None = omitted()
+    vivado: dict | None = omitted()  # the out-of-context Vivado run: script, status, post-route LUT/Fmax
     headline: str
 
 

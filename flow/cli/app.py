@@ -44,6 +44,12 @@ def build(
     data: Annotated[Path | None, typer.Option(help="dataset file (default: the built-in data)")] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="start from a `flow train` checkpoint")] = None,
     clock_mhz: Annotated[float | None, typer.Option(help="target clock in MHz (default: the target's)")] = None,
+    arithmetic: Annotated[
+        str | None, typer.Option(help="RTL arithmetic: shiftadd (default, no multipliers) or dsp (multipliers)")
+    ] = None,
+    latency: Annotated[int | None, typer.Option(help="RTL latency budget in cycles (total)")] = None,
+    adder_levels: Annotated[int | None, typer.Option(help="at most this many adder levels per pipeline stage")] = None,
+    axis: Annotated[bool, typer.Option(help="also write (and lint) the AXI4-Stream top")] = False,
 ) -> None:
     """Train, quantize, export, generate hls4ml + RTL, check bit for bit, synthesize, report."""
     from flow.config.build import apply_config
@@ -60,6 +66,7 @@ def build(
     if config is not None:
         inputs = apply_config(config, spec, tgt, options)
         spec, tgt, options = inputs.model, inputs.target, inputs.options
+    options = _rtl_options(options, arithmetic, latency, adder_levels, axis)
     if clock_mhz is not None:
         if clock_mhz <= 0:
             raise ConfigError("--clock-mhz must be positive")
@@ -69,6 +76,19 @@ def build(
     root = build_root(out, spec, tgt)
     report = root / REPORT_MD
     console.print(f"[bold green]build complete[/]: {root}" + (f"  (report: {report})" if report.exists() else ""))
+
+
+def _rtl_options(options, arithmetic, latency, adder_levels, axis):
+    """The command line's RTL options over the config file's; checked (flow.rtl.generate.RtlSettings)."""
+    from dataclasses import replace
+
+    from flow.rtl.generate import rtl_settings
+
+    if latency is not None or adder_levels is not None:  # one of the two replaces the other
+        options = replace(options, latency=latency, adder_levels=adder_levels)
+    options = replace(options, arithmetic=arithmetic or options.arithmetic, axis=axis or options.axis)
+    rtl_settings(options)
+    return options
 
 
 @app.command()

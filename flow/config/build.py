@@ -11,6 +11,10 @@ clock_mhz = 250.0         # target clock (default: the target's)
 data = "my_jets.parquet"  # dataset file (default: the built-in data)
 checkpoint = "runs/x/best.pt"
 split_seed = 42
+arithmetic = "shiftadd"   # or "dsp" (multipliers, DSP slices)
+adder_levels = 5          # at most this many adder levels per pipeline stage (or:)
+# latency = 8             # a budget of total cycles (the fewest adder levels per stage that meet it)
+axis = false              # also write the AXI4-Stream top
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ from flow.config.zoo import ModelSpec, parse_train_settings
 from flow.errors import ConfigError
 from flow.options import BuildOptions
 
-_BUILD_KEYS = {"vectors": int, "clock_mhz": (int, float), "data": str, "checkpoint": str, "split_seed": int}
+_BUILD_KEYS = {
+    "vectors": int,
+    "clock_mhz": (int, float),
+    "data": str,
+    "checkpoint": str,
+    "split_seed": int,
+    "arithmetic": str,
+    "adder_levels": int,
+    "latency": int,
+    "axis": bool,
+}
 
 
 @dataclass(frozen=True)
@@ -64,5 +78,9 @@ def apply_config(path: Path, model: ModelSpec, target: Target, options: BuildOpt
         data=(base / build["data"]) if "data" in build else options.data,
         checkpoint=(base / build["checkpoint"]) if "checkpoint" in build else options.checkpoint,
         split_seed=build.get("split_seed", options.split_seed),
+        arithmetic=build.get("arithmetic", options.arithmetic),
+        adder_levels=build.get("adder_levels", options.adder_levels),
+        latency=build.get("latency", options.latency),
+        axis=options.axis or build.get("axis", False),
     )
     return BuildInputs(model, target, options)

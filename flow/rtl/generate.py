@@ -19,7 +19,9 @@ Nothing here touches the disk: :func:`generate_rtl` returns ``{relative_path: te
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
@@ -96,7 +98,11 @@ def banner(file: str, model: str) -> dict:
 
 @dataclass(frozen=True)
 class LayerRtl:
-    """How one layer appears in the RTL: module, instance, latency and the output bus."""
+    """How one block appears in the RTL: module, instance, latency and the output bus.
+
+    A block is one graph layer, or a Dense/ScaleShift with the ReLU after it fused into its output
+    stage: ``layers`` names the graph layers it covers (its output equals the last one's reference
+    output), ``name`` and ``kind`` join theirs with ``+`` (``fc1+relu1``, ``dense+relu``)."""
 
     name: str
     kind: str
@@ -107,10 +113,16 @@ class LayerRtl:
     out_type: FixedType
     file: str | None  # generated file of a layer-specific module; None for a library module
     params: tuple[tuple[str, int], ...] = ()  # HDL parameters of the instance (library modules)
+    layers: tuple[str, ...] = ()  # graph layers covered, in order
+    stats: tuple[tuple[str, object], ...] = ()  # arithmetic, adders, adder levels, registers, estimates
 
     @property
     def out_w(self) -> int:
         return self.out_type.width
+
+    @property
+    def info(self) -> dict:
+        return dict(self.stats)
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,8 @@ class RtlDesign:
     n_out: int
     out_type: FixedType
     fanin: int
+    settings: RtlSettings | None = None
+    adder_levels: int | None = None  # adder levels per stage of the shift-add blocks
 
     @property
     def latency(self) -> int:
@@ -405,41 +419,292 @@ def argmax_module(layer: ArgMax, module: str, model: str) -> tuple[str, int]:
     return text, latency
 
 
+ARITHMETICS = ("shiftadd", "dsp")
+DEFAULT_ARITHMETIC = "shiftadd"
+# Adder levels per pipeline stage of a shift-add block (docs/rtl.md, "Latency"): at 200 MHz on
+# UltraScale+ five levels of 10-20 bit carry-chain adders (plus the output stage) fit one 5 ns cycle
+# with margin, and with da4ml's depth constraint hard_dc=1 jsc-medium takes 8 cycles.
+DEFAULT_ADDER_LEVELS = 5
+DEFAULT_HARD_DC = 1  # extra adder depth the CMVM solver may use over the minimum (da4ml hard_dc)
+MAX_ADDER_LEVELS = 64
+
+
 @dataclass(frozen=True)
 class Block:
-    """The RTL of one layer: the module instantiated for it, its own file's text (None for a library
-    module), its latency in cycles and the HDL parameters of the instance."""
+    """The RTL of one block (one layer, or a Dense/ScaleShift with its ReLU fused in): the module
+    instantiated for it, its own file's text (None for a library module), its latency in cycles, the
+    HDL parameters of the instance and its figures (adders, levels per stage, registers, estimates)."""
 
     module: str
     text: str | None
     latency: int
     params: tuple[tuple[str, int], ...] = ()
+    stats: tuple[tuple[str, object], ...] = ()
 
 
-def _generated(text_and_latency: tuple[str, int], module: str) -> Block:
-    return Block(module, text_and_latency[0], text_and_latency[1])
+class BlockPlan:
+    """A block before its pipeline depth is chosen: the layers it covers, the exact range of its
+    output codes (for the next block's input box) and its latency for a number of adder levels per
+    stage; :meth:`block` renders it."""
+
+    def __init__(self, layers: tuple[Layer, ...], out_range: tuple[tuple[int, ...], tuple[int, ...]] | None):
+        self.layers = layers
+        self.out_range = out_range
+
+    def latency(self, levels: int) -> int:
+        raise NotImplementedError
+
+    def block(self, levels: int, module: str, model: str) -> Block:
+        raise NotImplementedError
 
 
-# The RTL block of each layer kind: (layer, module name for a generated module, model, adder fan-in) -> Block.
+class _Fixed(BlockPlan):
+    """A block whose latency does not depend on the adder levels (ReLU, ArgMax, DSP arithmetic)."""
+
+    def __init__(self, layers, out_range, make):
+        super().__init__(layers, out_range)
+        self._make = make
+        self._cache: dict = {}
+
+    def _get(self, module: str, model: str) -> Block:
+        key = (module, model)
+        if key not in self._cache:
+            self._cache[key] = self._make(module, model)
+        return self._cache[key]
+
+    def latency(self, levels: int) -> int:
+        return self._get("probe", "probe").latency
+
+    def block(self, levels: int, module: str, model: str) -> Block:
+        return self._get(module, model)
+
+
+class _ShiftAdd(BlockPlan):
+    """A Dense or ScaleShift (with its ReLU) as a solved adder graph, scheduled on demand."""
+
+    def __init__(self, layers, in_range, hard_dc: int):
+        from flow.rtl.shiftadd.layers import layer_problem, solve_problem
+
+        relu = layers[1] if len(layers) > 1 else None
+        lo, hi = in_range if in_range is not None else (None, None)
+        t0 = time.perf_counter()
+        self.problem = layer_problem(layers[0], relu, lo, hi)
+        self.graph = solve_problem(self.problem, hard_dc=hard_dc)
+        self.solve_seconds = time.perf_counter() - t0
+        super().__init__(layers, (self.problem.out_lo, self.problem.out_hi))
+
+    def latency(self, levels: int) -> int:
+        from flow.rtl.shiftadd.schedule import schedule
+
+        return schedule(self.graph, levels).latency
+
+    def block(self, levels: int, module: str, model: str) -> Block:
+        text, latency, stats = shiftadd_module(self.layers, self.graph, levels, module, model)
+        return Block(
+            module, text, latency, (), tuple({**stats, "solve_ms": round(1e3 * self.solve_seconds, 1)}.items())
+        )
+
+
+def shiftadd_module(layers: tuple[Layer, ...], graph, levels: int, module: str, model: str) -> tuple[str, int, dict]:
+    """Verilog of a solved shift-add block as module ``module``, its latency and its figures."""
+    from flow.rtl.shiftadd.block import context
+    from flow.rtl.shiftadd.cost import estimate
+    from flow.rtl.shiftadd.schedule import schedule
+
+    sched = schedule(graph, levels)
+    t0 = time.perf_counter()
+    cost = estimate(graph, sched)
+    cost_ms = 1e3 * (time.perf_counter() - t0)
+    head, relu = layers[0], (layers[1] if len(layers) > 1 else None)
+    ctx = context(graph, sched, module)
+    if isinstance(head, Dense):
+        formula = f"sum_i x[i] * w[o][i] + (b[o] << {head.bias_shift})   (weights {head.weight_type.describe()})"
+    else:
+        formula = f"x[o] * s[o] + (t[o] << {head.shift_shift})   (scales {head.scale_type.describe()})"
+    out_formula = f"requantize(acc[o]) to {head.out_type.describe()}"
+    if relu is not None:
+        out_formula = f"requantize(max(requantize(acc[o]), 0)) to {relu.out_type.describe()} ({relu.name} fused)"
+    names = " + ".join(f"{layer.kind} '{layer.name}'" for layer in layers)
+    text = render(
+        "shiftadd.v.j2",
+        banner=banner(f"{module}.v", model),
+        title=f"Block {names}",
+        in_desc=head.in_type.describe(),
+        out_desc=layers[-1].out_type.describe(),
+        formula=formula,
+        out_formula=out_formula,
+        any_wrap=any(o.wrap for o in graph.outputs),
+        **ctx,
+    )
+    stats = {
+        "arithmetic": "shiftadd",
+        "adders": ctx["adders"],
+        "adder_depth": ctx["depth"],
+        "adder_levels": sched.max_levels,
+        "register_bits": ctx["reg_bits"],
+        "est_lut": round(cost.lut),
+        "est_ff": cost.ff,
+        "cost_ms": round(cost_ms, 2),
+    }
+    return text, sched.latency, stats
+
+
+@dataclass(frozen=True)
+class BlockRule:
+    """How a layer kind becomes a block: ``plan(layers, in_range, settings)`` and the layer kinds the
+    block absorbs when they follow it directly (``fuses``, shift-add arithmetic only)."""
+
+    plan: Callable[[tuple[Layer, ...], tuple | None, RtlSettings], BlockPlan]
+    fuses: tuple[type, ...] = ()
+
+
+def _dsp_or_shiftadd(layers, in_range, settings: RtlSettings) -> BlockPlan:
+    layer = layers[0]
+    if settings.arithmetic == "shiftadd":
+        return _ShiftAdd(layers, in_range, settings.hard_dc)
+    if isinstance(layer, Dense):
+        return _Fixed(
+            layers, None, lambda m, model: _generated(dense_module(layer, m, model, settings.fanin), m, "dsp")
+        )
+    return _Fixed(layers, None, lambda m, model: _generated(scale_shift_module(layer, m, model), m, "dsp"))
+
+
+def _relu_plan(layers, in_range, settings: RtlSettings) -> BlockPlan:
+    from flow.rtl.shiftadd.layers import relu_range
+
+    layer = layers[0]
+    out = relu_range(layer, *in_range) if in_range is not None else None
+    return _Fixed(layers, out, lambda m, model: Block("flow_relu", None, 1, tuple(relu_params(layer))))
+
+
+def _argmax_plan(layers, in_range, settings: RtlSettings) -> BlockPlan:
+    return _Fixed(layers, None, lambda m, model: _generated(argmax_module(layers[0], m, model), m, "compare"))
+
+
+def _generated(text_and_latency: tuple[str, int], module: str, arithmetic: str) -> Block:
+    return Block(module, text_and_latency[0], text_and_latency[1], (), (("arithmetic", arithmetic),))
+
+
+# The RTL block of each layer kind. Dense and ScaleShift take a ReLU that follows them into their
+# output stage (shift-add arithmetic); a ReLU elsewhere is the library module flow_relu.
 RTL_BLOCKS = KindTable(
     "RTL",
     LAYER_CLASSES,
     {
-        Dense: lambda g, module, model, fanin: _generated(dense_module(g, module, model, fanin), module),
-        ScaleShift: lambda g, module, model, fanin: _generated(scale_shift_module(g, module, model), module),
-        ReLU: lambda g, module, model, fanin: Block("flow_relu", None, 1, tuple(relu_params(g))),
-        ArgMax: lambda g, module, model, fanin: _generated(argmax_module(g, module, model), module),
+        Dense: BlockRule(_dsp_or_shiftadd, fuses=(ReLU,)),
+        ScaleShift: BlockRule(_dsp_or_shiftadd, fuses=(ReLU,)),
+        ReLU: BlockRule(_relu_plan),
+        ArgMax: BlockRule(_argmax_plan),
     },
 )
+
+
+@dataclass(frozen=True)
+class RtlSettings:
+    """How the RTL is built (``flow build --arithmetic/--adder-levels/--latency``).
+
+    ``arithmetic`` ``"shiftadd"`` (default: constant products as shared shift-add graphs, no
+    multipliers) or ``"dsp"`` (``x * w`` multipliers in adder trees of ``fanin`` terms per level,
+    which Yosys maps to DSP slices); ``adder_levels``: at most this many adder levels per pipeline
+    stage; ``latency``: a budget of total cycles (the fewest adder levels per stage that meet it);
+    neither: :data:`DEFAULT_ADDER_LEVELS`."""
+
+    arithmetic: str = DEFAULT_ARITHMETIC
+    adder_levels: int | None = None
+    latency: int | None = None
+    fanin: int = 8
+    hard_dc: int = DEFAULT_HARD_DC
+    propagate: bool = True  # each block's input box is the previous block's exact output range
+
+    def __post_init__(self) -> None:
+        if self.arithmetic not in ARITHMETICS:
+            raise ConfigError(f"arithmetic must be one of {', '.join(ARITHMETICS)}, got {self.arithmetic!r}")
+        if self.adder_levels is not None and self.latency is not None:
+            raise ConfigError("give either a latency budget or adder levels per stage, not both")
+        if self.adder_levels is not None and not 1 <= self.adder_levels <= MAX_ADDER_LEVELS:
+            raise ConfigError(f"adder levels per stage must be 1..{MAX_ADDER_LEVELS}, got {self.adder_levels}")
+        if self.latency is not None and self.latency < 1:
+            raise ConfigError(f"the latency budget must be at least 1 cycle, got {self.latency}")
+        if self.fanin < 2:
+            raise ConfigError(f"adder-tree fan-in must be at least 2, got {self.fanin}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def rtl_settings(options) -> RtlSettings:
+    """The :class:`RtlSettings` of a build's options (:class:`flow.options.BuildOptions`)."""
+    return RtlSettings(
+        arithmetic=getattr(options, "arithmetic", None) or DEFAULT_ARITHMETIC,
+        adder_levels=getattr(options, "adder_levels", None),
+        latency=getattr(options, "latency", None),
+    )
+
+
+def plan_blocks(graph: QuantGraph, settings: RtlSettings) -> tuple[list[BlockPlan], int]:
+    """The blocks of ``graph`` (solved) and the adder levels per stage that the settings ask for.
+
+    With shift-add arithmetic a layer absorbs the next one when its rule says so (a ReLU after a
+    Dense or ScaleShift) and the two output stages compose into one (they do unless the first one
+    WRAPs on overflow, which flow's own types never do); otherwise each layer is its own block.
+    """
+    from flow.rtl.shiftadd.outstage import NotComposable
+
+    plans: list[BlockPlan] = []
+    in_range = None
+    layers, k = graph.layers, 0
+    while k < len(layers):
+        rule = RTL_BLOCKS[layers[k]]
+        nxt = layers[k + 1] if k + 1 < len(layers) else None
+        box = in_range if settings.propagate else None
+        plan = None
+        if settings.arithmetic == "shiftadd" and nxt is not None and isinstance(nxt, rule.fuses):
+            try:
+                plan = rule.plan((layers[k], nxt), box, settings)
+            except NotComposable:
+                plan = None
+        if plan is None:
+            plan = rule.plan((layers[k],), box, settings)
+        plans.append(plan)
+        in_range = plan.out_range
+        k += len(plan.layers)
+    if settings.latency is None:
+        return plans, settings.adder_levels or DEFAULT_ADDER_LEVELS
+    best = None
+    for levels in range(1, MAX_ADDER_LEVELS + 1):
+        total = sum(p.latency(levels) for p in plans)
+        if total <= settings.latency:
+            return plans, levels
+        best = total
+    raise ConfigError(
+        f"latency budget {settings.latency} cycles cannot be met: this design needs at least {best} cycles "
+        f"({len(plans)} blocks, each with at least one register)"
+    )
 
 
 # -------------------------------------------------------------------------------------- top
 
 
-def build_design(graph: QuantGraph, *, top: str | None = None, fanin: int = 8) -> RtlDesign:
-    """Render every file of the design of ``graph`` (see :func:`generate_rtl`)."""
-    if fanin < 2:
-        raise ConfigError(f"adder-tree fan-in must be at least 2, got {fanin}")
+def build_design(
+    graph: QuantGraph,
+    *,
+    top: str | None = None,
+    fanin: int = 8,
+    settings: RtlSettings | None = None,
+    arithmetic: str | None = None,
+    adder_levels: int | None = None,
+    latency: int | None = None,
+) -> RtlDesign:
+    """Render every file of the design of ``graph`` (see :func:`generate_rtl`).
+
+    ``settings`` (or its fields ``arithmetic``, ``adder_levels``, ``latency`` given one by one) says
+    how; the default is shift-add arithmetic at :data:`DEFAULT_ADDER_LEVELS` levels per stage.
+    """
+    if settings is None:
+        settings = RtlSettings(
+            arithmetic=arithmetic or DEFAULT_ARITHMETIC, adder_levels=adder_levels, latency=latency, fanin=fanin
+        )
+    _check_chain(graph.layers)
     top = sanitize_name(top or graph.name)
     model = graph.name
     files: dict[str, str] = {}
@@ -447,36 +712,53 @@ def build_design(graph: QuantGraph, *, top: str | None = None, fanin: int = 8) -
     for template, path in LIBRARY:
         files[path] = render(template, banner=banner(path, model))
         lib.append(path)
+    plans, levels = plan_blocks(graph, settings)
     layers: list[LayerRtl] = []
     top_layers = []
     seen: set[str] = set()
-    for layer in graph.layers:
-        inst = sanitize_name(layer.name)
-        if inst in seen:
-            raise ConfigError(f"two layers map to the same Verilog name {inst!r}; rename one")
-        seen.add(inst)
-        block = RTL_BLOCKS[layer](layer, f"{top}_{inst}", model, fanin)
-        module, latency, params, file = block.module, block.latency, list(block.params), None
+    for plan in plans:
+        names = tuple(layer.name for layer in plan.layers)
+        for name in names:
+            inst = sanitize_name(name)
+            if inst in seen:
+                raise ConfigError(f"two layers map to the same Verilog name {inst!r}; rename one")
+            seen.add(inst)
+        inst = sanitize_name(names[0])
+        block = plan.block(levels, f"{top}_{inst}", model)
+        module, params, file = block.module, list(block.params), None
         if block.text is not None:
             file = f"{module}.v"
             files[file] = block.text
-        info = LayerRtl(layer.name, layer.kind, module, inst, latency, layer.n_out, layer.out_type, file, tuple(params))
+        last = plan.layers[-1]
+        kind = "+".join(layer.kind for layer in plan.layers)
+        info = LayerRtl(
+            "+".join(names),
+            kind,
+            module,
+            inst,
+            block.latency,
+            last.n_out,
+            last.out_type,
+            file,
+            tuple(params),
+            names,
+            block.stats,
+        )
         layers.append(info)
         top_layers.append(
             {
-                "name": layer.name,
-                "kind": layer.kind,
+                "name": info.name,
+                "kind": kind,
                 "module": module,
                 "inst": inst,
-                "latency": latency,
-                "n_out": layer.n_out,
-                "out_w": layer.out_type.width,
-                "out_desc": layer.out_type.describe(),
+                "latency": block.latency,
+                "n_out": last.n_out,
+                "out_w": last.out_type.width,
+                "out_desc": last.out_type.describe(),
                 "params": params,
             }
         )
-    _check_chain(graph.layers)
-    latency = sum(layer.latency for layer in layers)
+    total = sum(layer.latency for layer in layers)
     top_file = f"{top}.v"
     files[top_file] = render(
         "top.v.j2",
@@ -489,7 +771,7 @@ def build_design(graph: QuantGraph, *, top: str | None = None, fanin: int = 8) -
         n_out=graph.n_outputs,
         out_w=graph.output_type.width,
         out_desc=graph.output_type.describe(),
-        latency=latency,
+        latency=total,
         layers=top_layers,
     )
     sources = tuple(lib + [layer.file for layer in layers if layer.file] + [top_file])
@@ -504,8 +786,26 @@ def build_design(graph: QuantGraph, *, top: str | None = None, fanin: int = 8) -
         graph.input_type,
         graph.n_outputs,
         graph.output_type,
-        fanin,
+        settings.fanin,
+        settings,
+        levels if settings.arithmetic == "shiftadd" else None,
     )
+
+
+def load_design(rtl_dir: str | Path, graph: QuantGraph, *, top: str | None = None) -> RtlDesign:
+    """The design whose files the rtl stage wrote to ``rtl_dir``: rebuilt from ``graph`` with the
+    settings recorded in its ``design.json`` (the defaults when there is none)."""
+    from flow.artifacts import DESIGN
+
+    record = Path(rtl_dir) / DESIGN
+    settings = RtlSettings()
+    if record.is_file():
+        import json
+
+        saved = json.loads(record.read_text()).get("settings") or {}
+        known = {k: v for k, v in saved.items() if k in RtlSettings.__dataclass_fields__}
+        settings = RtlSettings(**known)
+    return build_design(graph, top=top, settings=settings)
 
 
 def _check_chain(layers: tuple[Layer, ...]) -> None:
@@ -514,13 +814,13 @@ def _check_chain(layers: tuple[Layer, ...]) -> None:
             raise ConfigError(f"layer {nxt.name!r} reads {nxt.n_in} values but {prev.name!r} writes {prev.n_out}")
 
 
-def generate_rtl(graph: QuantGraph, *, top: str | None = None, fanin: int = 8) -> dict[str, str]:
+def generate_rtl(graph: QuantGraph, *, top: str | None = None, fanin: int = 8, **settings) -> dict[str, str]:
     """``{relative_path: Verilog text}`` for the whole network, plus ``<top>.f`` (compile order).
 
     ``top`` defaults to the sanitized graph name; ``fanin`` is the number of terms summed per
     pipeline level of each dense adder tree (larger: fewer cycles, deeper logic per stage).
     """
-    return build_design(graph, top=top, fanin=fanin).files
+    return build_design(graph, top=top, fanin=fanin, **settings).files
 
 
 def write_files(files: dict[str, str], directory: str | Path) -> list[Path]:

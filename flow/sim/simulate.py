@@ -271,17 +271,20 @@ def _localize(
     _run_cocotb(
         build, probe_dir, "stream", cfg, [f"+flow_stim={stim}", f"+flow_out={cfg['out']}", f"+flow_probe={prefix}"]
     )
-    for k, (layer, ref_out) in enumerate(iter_layers(graph, torch.from_numpy(sub)), start=1):
-        info = design.layers[k - 1]
+    # One probe per RTL block; a block may cover several graph layers (a Dense with its ReLU fused),
+    # and its output is the reference output of the last one.
+    ref_by_layer = {layer.name: out for layer, out in iter_layers(graph, torch.from_numpy(sub))}
+    for k, info in enumerate(design.layers, start=1):
+        ref_out = ref_by_layer[info.layers[-1] if info.layers else info.name]
         _, got = read_capture(f"{prefix}{k}.txt", info.n_out, info.out_w, info.out_type.signed)
         ref_np = ref_out.numpy()
         if got.shape != ref_np.shape:
-            return f"; layer '{layer.name}' produced {len(got)} outputs for {len(sub)} inputs"
+            return f"; layer '{info.name}' produced {len(got)} outputs for {len(sub)} inputs"
         diff = got != ref_np
         if diff.any():
             r, e = (int(v[0]) for v in np.nonzero(diff))
             return (
-                f"; first layer that differs: '{layer.name}' ({layer.kind}) at vector {rows[r]}, "
+                f"; first layer that differs: '{info.name}' ({info.kind}) at vector {rows[r]}, "
                 f"element {e}: expected {int(ref_np[r, e])}, got {int(got[r, e])}"
             )
     return "; every layer output matched when re-run alone (timing/handshake dependent?)"

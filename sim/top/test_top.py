@@ -26,8 +26,9 @@ if cocotb is not None:
         await run_stream_check(dut)
 
 
+@pytest.mark.parametrize("arithmetic", ["shiftadd", "dsp"])
 @pytest.mark.parametrize(("sizes", "scale_shift", "seed"), [((6, 4, 3), False, 0), ((5, 4, 4, 2), True, 1)])
-def test_top(sizes, scale_shift, seed, icarus, tmp_path):
+def test_top(sizes, scale_shift, seed, arithmetic, icarus, tmp_path):
     import torch
 
     from flow.ir.reference import forward
@@ -37,7 +38,7 @@ def test_top(sizes, scale_shift, seed, icarus, tmp_path):
     from flow.sim.check import valid_pattern
 
     g = random_graph(sizes, seed=seed, scale_shift=scale_shift, name="top-tb")
-    design = build_design(g, fanin=3)
+    design = build_design(g, fanin=3, arithmetic=arithmetic)
     codes = random_codes(g, 80, seed=seed)
     expected = forward(g, torch.from_numpy(codes)).numpy()
     np.savez(tmp_path / "vectors.npz", codes=codes, expected=expected, flags=valid_pattern(80, "gaps", seed))

@@ -71,11 +71,13 @@ def test_sanitize(name, want):
 
 def test_latency_is_sum_of_layers():
     g = random_graph((16, 64, 32, 32, 5), seed=0, weight_bits=8, name="m")
-    d = build_design(g, fanin=8)
+    d = build_design(g, fanin=8, arithmetic="dsp")
     assert d.latency == sum(layer.latency for layer in d.layers)
     # fanin 8: 16 and 32 and 64 products all fit two adder levels, plus the requantizer.
     assert [layer.latency for layer in d.layers if layer.kind == "dense"] == [3, 3, 3, 3]
-    assert build_design(g, fanin=64).latency < d.latency
+    assert build_design(g, fanin=64, arithmetic="dsp").latency < d.latency
+    s = build_design(g)
+    assert s.latency == sum(layer.latency for layer in s.layers)
 
 
 def test_weights_are_baked_in_and_zeros_omitted():
@@ -85,7 +87,7 @@ def test_weights_are_baked_in_and_zeros_omitted():
     w[0, :] = [3, 0, -2, 1]
     layer = Dense(fc.name, fc.in_type, fc.weight_type, fc.bias_type, fc.accum_type, fc.out_type, w, fc.bias)
     g2 = QuantGraph("m", g.input_type, (layer,), g.class_names, g.feature_names, g.input_mean, g.input_std)
-    text = generate_rtl(g2)["m_fc1.v"]
+    text = generate_rtl(g2, arithmetic="dsp")["m_fc1.v"]
     line = next(ln for ln in text.splitlines() if "s0_n0_g0 <=" in ln)
     assert "x0 * " in line and "'sd3" in line and "x1" not in line and "x2 * " in line and "+ x3" in line
 
@@ -111,6 +113,6 @@ def test_narrow_accumulator_keeps_low_bits():
         fc.name, fc.in_type, fc.weight_type, fc.bias_type, acc, fc.out_type, np.ones_like(fc.weight), fc.bias * 0
     )
     g2 = QuantGraph("m", g.input_type, (layer,), g.class_names, g.feature_names, g.input_mean, g.input_std)
-    text = generate_rtl(g2)["m_fc1.v"]
+    text = generate_rtl(g2, arithmetic="dsp")["m_fc1.v"]
     assert "wire signed [5:0] x0 = in_data[5:0];" in text
     assert "unused_inputs" in text

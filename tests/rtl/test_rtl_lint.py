@@ -40,8 +40,9 @@ def _odd_graph() -> QuantGraph:
     ],
     ids=["net", "net-bn", "jsc-medium", "odd"],
 )
-def test_generated_design_lints_clean(graph, verilator):
-    design = build_design(graph)
+@pytest.mark.parametrize("arithmetic", ["shiftadd", "dsp"])
+def test_generated_design_lints_clean(graph, arithmetic, verilator):
+    design = build_design(graph, arithmetic=arithmetic)
     assert lint_files(design.files, design.top, sources=list(design.sources)) == []
 
 

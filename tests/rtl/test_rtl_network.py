@@ -28,17 +28,22 @@ def net():
     return random_graph((16, 8, 5), seed=11, name="net-a")
 
 
-@pytest.mark.parametrize("scale_shift", [False, True], ids=["plain", "scaleshift"])
-def test_network_matches_reference(scale_shift, verilator, tmp_path):
+@pytest.mark.parametrize(
+    ("scale_shift", "arithmetic"),
+    [(False, "shiftadd"), (True, "shiftadd"), (True, "dsp")],
+    ids=["plain", "scaleshift", "scaleshift-dsp"],
+)
+def test_network_matches_reference(scale_shift, arithmetic, verilator, tmp_path):
     g = random_graph((16, 8, 5), seed=11, scale_shift=scale_shift, name="net-a")
     codes = random_codes(g, N, seed=5)
     expected = forward(g, torch.from_numpy(codes)).numpy()
     t = g.output_type
     # The data really exercise saturation at both ends of the output range.
     assert (expected == t.max_code).any() and (expected == t.min_code).any()
-    r = simulate(g, codes, expected=expected, work_dir=tmp_path)
+    design = build_design(g, arithmetic=arithmetic)
+    r = simulate(g, codes, expected=expected, design=design, work_dir=tmp_path)
     assert r.mismatches == 0 and r.vectors == N
-    assert r.latency_cycles == build_design(g).latency and r.ii == 1
+    assert r.latency_cycles == design.latency and r.ii == 1
     assert r.gaps > 0 and r.cycles > N
     assert np.array_equal(r.outputs, expected)
 
@@ -56,15 +61,20 @@ def test_per_cycle_cocotb_driver(net, verilator, tmp_path):
     assert r.latency_cycles == build_design(net).latency
 
 
-def test_changed_weight_constant_fails_and_names_the_layer(net, verilator, tmp_path):
-    design = build_design(net)
+@pytest.mark.parametrize("arithmetic", ["shiftadd", "dsp"])
+def test_changed_weight_constant_fails_and_names_the_layer(net, arithmetic, verilator, tmp_path):
+    design = build_design(net, arithmetic=arithmetic)
     files = dict(design.files)
     path = "net_a_fc2.v"
     text = files[path]
-    # Change the first multiplier constant of neuron 0 by one.
-    m = re.search(r"(s0_n0_g0 <= .*?\* \d+'s?d)(\d+)", text)
+    if arithmetic == "dsp":  # change the first multiplier constant of neuron 0 by one
+        m = re.search(r"(s0_n0_g0 <= .*?\* \d+'s?d)(\d+)", text)
+    else:  # turn the first shift-add adder into a subtractor
+        m = re.search(r"wire \[\d+:0\] n\d+(?:_h)? = \S+ (\+) ", text)
     assert m, "no weight constant found"
-    files[path] = text[: m.start(2)] + str(int(m.group(2)) + 1) + text[m.end(2) :]
+    new = str(int(m.group(2)) + 1) if arithmetic == "dsp" else "-"
+    group = 2 if arithmetic == "dsp" else 1
+    files[path] = text[: m.start(group)] + new + text[m.end(group) :]
     codes = random_codes(net, 300, seed=3)
     with pytest.raises(MismatchError) as info:
         simulate(net, codes, design=design, files=files, work_dir=tmp_path)

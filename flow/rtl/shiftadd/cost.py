@@ -1,0 +1,75 @@
+"""Fast LUT / FF estimate of a scheduled adder graph (no synthesis; milliseconds).
+
+Model (Xilinx LUT6 + CARRY8, as Yosys ``synth_xilinx -family xcup`` maps ``$add``/``$sub``): a
+two-operand adder costs one LUT per result bit that needs the carry chain. For ``a +/- (b << s)``
+at result width ``w`` those are the ``w - s`` bits above the shift (the low ``s`` bits are wires
+from ``a``); bits where both operands are only sign copies still need a LUT each (the carry
+propagates). The fused output stage costs its constant adder (``m_w - u`` bits, none when the
+constant is zero and the sign positive), plus, when it clamps, one LUT per output bit (the
+clamp mux) and the OR/AND reduction of the bits tested. FF = every register bit of the schedule
+plus the valid chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flow.rtl.shiftadd.ir import AdderGraph, bits_for
+from flow.rtl.shiftadd.schedule import Schedule
+
+# Calibration constants: LUT = sum(COEF[f] * features[f]); see FINDINGS.md for the fit.
+COEF = {"adder_bits": 0.962, "out_sum_bits": 0.578, "out_carry_bits": 0.0, "clamp_bits": 0.238}
+
+
+@dataclass(frozen=True)
+class Cost:
+    lut: float
+    ff: int
+    adders: int
+    features: dict
+
+    def to_dict(self) -> dict:
+        return {"lut": round(self.lut), "ff": self.ff, "adders": self.adders, **self.features}
+
+
+def features(graph: AdderGraph) -> dict:
+    """The counts the LUT estimate is linear in (only bits some output depends on)."""
+    dem = graph.demanded_bits()
+    adder_bits = adders = 0
+    for k, n in enumerate(graph.nodes):
+        if n.is_input or dem[k] <= 0:
+            continue
+        adders += 1
+        adder_bits += max(dem[k] - n.shift, 0)
+    out_sum = out_carry = clamp = 0
+    for o, out in enumerate(graph.outputs):
+        if out.node is None:
+            continue
+        t = graph.out_terms(o)
+        kc, u, d = t["kc"], t["u"], t["d"]
+        if kc != 0 or out.neg:
+            # below the lowest set bit of the constant, N + K passes N through (no carry)
+            tz = (kc & -kc).bit_length() - 1 if (kc and not out.neg) else 0
+            start = max(u, tz)
+            out_sum += max(t["demand"] - max(start, d), 0)
+            out_carry += max(min(d, t["demand"]) - start, 0)
+        if out.stage.lo is not None or out.stage.hi is not None:
+            nd = graph.nodes[out.node]
+            sg = -1 if out.neg else 1
+            ends = sorted((out.const + sg * (nd.lo << out.shift), out.const + sg * (nd.hi << out.shift)))
+            qlo, qhi = out.stage.out_range(*ends)
+            clamp += min(out.stage.width, bits_for(qlo, qhi)[0])
+    return {
+        "adders": adders,
+        "adder_bits": adder_bits,
+        "out_sum_bits": out_sum,
+        "out_carry_bits": out_carry,
+        "clamp_bits": clamp,
+    }
+
+
+def estimate(graph: AdderGraph, sched: Schedule) -> Cost:
+    f = features(graph)
+    lut = sum(c * f[k] for k, c in COEF.items())
+    ff = sched.register_bits(graph) + sched.n_stages
+    return Cost(lut, ff, f["adders"], {k: v for k, v in f.items() if k != "adders"})
