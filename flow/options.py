@@ -28,3 +28,10 @@ class BuildOptions:
     adder_levels: int | None = None
     latency: int | None = None
     axis: bool = False
+    # Certify on a test set too small to mean much (< MIN_TEST_VECTORS vectors or one class): the data
+    # stage records that it was allowed and the report says so. Without it such a build is refused.
+    allow_small_test: bool = False
+
+
+MIN_TEST_VECTORS = 1000  # fewer test vectors than this (or fewer than MIN_TEST_CLASSES) cannot certify
+MIN_TEST_CLASSES = 2

@@ -28,6 +28,8 @@ import hashlib
 import importlib
 import io
 import json
+import os
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -36,13 +38,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import flow
 from flow.artifacts import MANIFEST, read_manifest, stage_folder_name, tool_versions, write_manifest
 from flow.config.targets import Target
 from flow.config.zoo import ModelSpec
-from flow.errors import FlowError, UnknownNameError
+from flow.errors import DataError, FlowError, UnknownNameError
 from flow.options import BuildOptions
 from flow.results import STAGE_RESULTS, ResultsError, StageResult, from_record, to_record
 from flow.sources import source_digest
@@ -288,7 +291,12 @@ def _setting(ctx: BuildContext, key: str):
         ],
         "quant": repr(ctx.model.quant),
         "target": asdict(ctx.target),
-        "data": [str(o.data), file_digest(o.data) if o.data and o.data.is_file() else "default", o.split_seed],
+        "data": [
+            str(o.data),
+            file_digest(o.data) if o.data and o.data.is_file() else "default",
+            o.split_seed,
+            o.allow_small_test,
+        ],
         "vectors": o.vectors,
         "rtl": [o.arithmetic, o.adder_levels, o.latency, o.axis],
     }[key]
@@ -379,17 +387,144 @@ def build_root(out: Path, model: ModelSpec, target: Target) -> Path:
     return Path(out).resolve() / model.name / target.name
 
 
+# -- one build per folder -------------------------------------------------------------------------------
+
+LOCK = "build.lock"  # in the build folder while a build runs: pid, host, command, start time
+
+
+class BuildLockedError(FlowError):
+    """Another build (alive) is running into the same folder."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def _read_lock(path: Path) -> dict:
+    try:
+        lock = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return lock if isinstance(lock, dict) else {}
+
+
+def _describe_lock(lock: dict) -> str:
+    return (
+        f"pid {lock.get('pid', '?')} on {lock.get('host', '?')}, started {lock.get('started', '?')}: "
+        f"{lock.get('command', '?')}"
+    )
+
+
+def _lock_holder_alive(lock: dict, host: str) -> bool:
+    pid = lock.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        return False  # unreadable: written atomically, so never half-written; a leftover
+    if lock.get("host", host) != host:
+        return True  # another machine's process: cannot tell, so assume it runs
+    return _pid_alive(pid)
+
+
+@contextlib.contextmanager
+def build_lock(root: Path, console: Console | None = None) -> Iterator[Path]:
+    """Hold ``root/build.lock`` for the duration of a build. A lock of a live process refuses the build in
+    one line naming it (pid, command, start time); a stale one (its process is gone) is taken over with a
+    note. The lock appears whole or not at all (written aside, then hard-linked into place)."""
+    path = root / LOCK
+    mine = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": " ".join(sys.argv),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    aside = root / f".{LOCK}.{os.getpid()}"
+    try:
+        aside.write_text(json.dumps(mine))
+        for attempt in range(2):
+            try:
+                os.link(aside, path)
+                break
+            except FileExistsError:
+                lock = _read_lock(path)
+                if attempt or _lock_holder_alive(lock, mine["host"]):
+                    raise BuildLockedError(
+                        f"{root} is in use by another build ({_describe_lock(lock)}); wait for it to finish, "
+                        f"or remove {path} if that process is gone"
+                    ) from None
+                if console is not None:
+                    console.print(f"[yellow]note:[/] taking over the stale lock {path} ({_describe_lock(lock)})")
+                if _read_lock(path) == lock:  # not replaced meanwhile by another build taking it over
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+    except OSError as e:
+        raise FlowError(f"cannot write the build folder {root}: {e.strerror or e}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            aside.unlink()
+    try:
+        yield path
+    finally:
+        if _read_lock(path) == mine:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def make_root(root: Path) -> None:
+    """Create the build folder, or say in one line why it cannot be."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise FlowError(f"cannot create the build folder {root}: a file is in the way") from None
+    except OSError as e:
+        raise FlowError(f"cannot create the build folder {root}: {e.strerror or e}") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise FlowError(f"cannot write to the build folder {root}")
+
+
+# -- the build ------------------------------------------------------------------------------------------
+
+CERTIFIES_FROM = "reference"  # the first stage that checks an implementation against the reference
+
+
+def check_test_set(data: StageResult, options: BuildOptions, last: int) -> str | None:
+    """Refuse to certify on a test set too small to mean much unless the user allowed it; returns the
+    warning to print when allowed."""
+    small = getattr(data, "small_test", None)
+    if not small or last < stage_index(CERTIFIES_FROM):
+        return None
+    if not (options.allow_small_test and getattr(data, "small_test_allowed", False)):
+        raise DataError(
+            f"refusing to certify on {small}: use more data, or pass --allow-small-test "
+            "(the report will say the test set was small)"
+        )
+    return f"certifying on {small}, allowed by --allow-small-test"
+
+
 def run_build(
     model: ModelSpec, target: Target, options: BuildOptions, out: Path = Path("build"), console: Console | None = None
 ) -> list[StageOutcome]:
-    """Run the stages in order (up to ``options.until``); returns what each did."""
+    """Run the stages in order (up to ``options.until``); returns what each did.
+
+    One build at a time per folder (:func:`build_lock`). A KeyboardInterrupt propagates: the stage it
+    stops has written no manifest, so the next run redoes it.
+    """
     console = console or Console()
+    warn = Console(stderr=True, highlight=False, soft_wrap=True)
     last = stage_index(options.until) if options.until else len(STAGES) - 1
     outcomes: list[StageOutcome] = []
     upstream: dict[str, str] = {}
+    root = build_root(out, model, target)
+    make_root(root)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        ctx = BuildContext(model, target, options, build_root(out, model, target), console, bar)
+    with build_lock(root, console), Progress(*columns, console=console, transient=True) as bar:
+        ctx = BuildContext(model, target, options, root, console, bar)
         for stage in STAGES[: last + 1]:
             task = bar.add_task(f"[bold]{stage_index(stage.name) + 1:02d} {stage.name}[/] {stage.summary}", total=None)
             try:
@@ -402,4 +537,10 @@ def run_build(
                 f"{stage_index(stage.name) + 1:02d} {stage.name:<10} {mark} "
                 f"[dim]{outcome.seconds:7.1f} s[/]  {outcome.results.headline}"
             )
+            for line in getattr(outcome.results, "warnings", ()) or ():
+                warn.print(f"[bold yellow]warning:[/] {escape(line)}")
+            if stage.name == "data":
+                note = check_test_set(outcome.results, options, last)
+                if note:
+                    warn.print(f"[bold yellow]warning:[/] {escape(note)}")
     return outcomes

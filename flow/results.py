@@ -52,6 +52,13 @@ class DataResult(StageResult):
     class_counts: dict[str, int]
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
+    # Rows of the file dropped because a feature (or pT/eta, or the label) was NaN/inf or missing.
+    dropped_nonfinite: int = 0
+    test_class_counts: dict[str, int] = field(default_factory=dict)
+    # Why the test set is too small to certify (fewer than 1,000 vectors or one class), or None; a build
+    # past the data stage with this set ran only because the user allowed it (small_test_allowed).
+    small_test: str | None = omitted()
+    small_test_allowed: bool = omitted(False)
     headline: str
 
 
@@ -64,6 +71,8 @@ class TrainResult(StageResult):
     float_test_accuracy: float
     samples_per_s: float | None
     checkpoint: str | None
+    # SHA-256 of the given checkpoint file (its zip CRCs checked before loading), None when trained here.
+    checkpoint_sha256: str | None = omitted()
     headline: str
 
 
@@ -74,6 +83,9 @@ class QuantizeResult(StageResult):
     qat_epochs: int
     best_qat_val_accuracy: float | None
     params: int
+    # Degenerate precisions (flow.config.degenerate): explicit frac outside 0..width, a layer whose
+    # output is constant, an unsigned type on a value that goes negative. One line each.
+    warnings: tuple[str, ...] = omitted(())
     headline: str
 
 
@@ -85,6 +97,10 @@ class ReferenceResult(StageResult):
     int_accuracy: float
     qat_vs_reference_mismatches: int
     accuracy_drop: float
+    # Corner vectors (flow.check.corners): how many, the search's target counts, the QAT check on them.
+    corner_vectors: int | None = omitted()
+    corner_targets: dict | None = omitted()  # targets, hit, unreachable, not_found, seed, rows_evaluated
+    qat_corner_mismatches: int | None = omitted()
     headline: str
 
 
@@ -97,14 +113,12 @@ class OnnxResult(StageResult):
     onnx_vectors: int
     qonnx_path: str
     qonnx_compute_type: str
-    # Corner vectors (flow.check.corners): how many, the search's target counts, the QAT check on them.
-    corner_vectors: int | None = omitted()
-    corner_targets: dict | None = omitted()  # targets, hit, unreachable, not_found, seed, rows_evaluated
-    qat_corner_mismatches: int | None = omitted()
     qonnx_vectors: int
     qonnx_mismatches: int
     qonnx_real_input_vectors: int
     qonnx_vectors_per_s: int | None
+    qonnx_corner_vectors: int | None = omitted()
+    qonnx_corner_mismatches: int | None = omitted()
     headline: str
 
 
@@ -117,8 +131,6 @@ class Hls4mlResult(StageResult):
     project_dir: str
     project_name: str
     backend: str
-    qonnx_corner_vectors: int | None = omitted()
-    qonnx_corner_mismatches: int | None = omitted()
     part: str
     clock_ns: float
     precisions: dict[str, dict]  # layer -> role -> ap_fixed type
@@ -129,6 +141,9 @@ class Hls4mlResult(StageResult):
     vendor_csim_vectors: int | None = omitted()
     # Trailing layers hls4ml cannot build (an argmax): the project and its check end before them.
     left_out: tuple[str, ...] = omitted(())
+    corner_vectors: int | None = omitted()
+    corner_mismatches: int | None = omitted()
+    header_values: int | None = omitted()  # firmware/weights/*.h values compared with the graph
     headline: str
 
 
@@ -141,9 +156,6 @@ class RtlResult(StageResult):
     lint: str  # "clean", "N warnings (see lint.log)" or "not run: why"
     latency_cycles: int
     ii: int
-    corner_vectors: int | None = omitted()
-    corner_mismatches: int | None = omitted()
-    header_values: int | None = omitted()  # firmware/weights/*.h values compared with the graph
     layers: tuple[dict, ...]  # per block: cycles, adder levels per stage, adders, registers, est LUT/FF
     # How the RTL was built (flow.rtl.generate.RtlSettings) and its totals over the blocks.
     arithmetic: str = omitted("")
@@ -180,6 +192,10 @@ class SimResult(StageResult):
     accuracy: float
     top: str
     vectors_total: int
+    corner_vectors: int | None = omitted()
+    corner_mismatches: int | None = omitted()
+    # Per requantizing layer, on the simulated vectors (test + corner): flow.check.coverage.coverage
+    coverage: tuple[dict, ...] = omitted(())
     headline: str
 
 
@@ -201,10 +217,6 @@ class SynthResult(StageResult):
     muxf: int
     utilization: dict[str, float]
     latency_cycles: int
-    corner_vectors: int | None = omitted()
-    corner_mismatches: int | None = omitted()
-    # Per requantizing layer, on the simulated vectors (test + corner): flow.check.coverage.coverage
-    coverage: tuple[dict, ...] = omitted(())
     clock_mhz: float
     latency_ns: float
     depth: int | None

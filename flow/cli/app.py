@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from flow.cli.studies import register as register_studies
 from flow.config.targets import TARGETS, get_target
 from flow.config.zoo import get_model, list_models
 from flow.errors import ConfigError
+from flow.options import MIN_TEST_VECTORS
 from flow.pipeline import STAGE_NAMES, BuildOptions, build_root, run_build, stage_index
 
 app = typer.Typer(
@@ -26,9 +28,9 @@ app = typer.Typer(
 )
 console = Console()
 app.command()(report)
+app.command()(__import__("flow.cli.check", fromlist=["check"]).check)
 app.command()(__import__("flow.explore.cli", fromlist=["explore"]).explore)
 register_studies(app)
-app.command()(__import__("flow.cli.check", fromlist=["check"]).check)
 app.add_typer(data_app, name="data", help="Datasets: load, generate (Pythia 8 + FastJet), describe.")
 
 
@@ -50,6 +52,13 @@ def build(
     latency: Annotated[int | None, typer.Option(help="RTL latency budget in cycles (total)")] = None,
     adder_levels: Annotated[int | None, typer.Option(help="at most this many adder levels per pipeline stage")] = None,
     axis: Annotated[bool, typer.Option(help="also write (and lint) the AXI4-Stream top")] = False,
+    allow_small_test: Annotated[
+        bool,
+        typer.Option(
+            help=f"certify on a test set of fewer than {MIN_TEST_VECTORS:,} vectors or one class "
+            "(refused otherwise; the report says it was allowed)"
+        ),
+    ] = False,
 ) -> None:
     """Train, quantize, export, generate hls4ml + RTL, check bit for bit, synthesize, report."""
     from flow.config.build import apply_config
@@ -62,7 +71,15 @@ def build(
             raise ConfigError(f"{name}: file not found: {path}")
     if vectors is not None and vectors < 1:
         raise ConfigError("--vectors must be at least 1")
-    options = BuildOptions(vectors=vectors, data=data, checkpoint=checkpoint, force=force, until=until)
+    check_out(out)
+    options = BuildOptions(
+        vectors=vectors,
+        data=data,
+        checkpoint=checkpoint,
+        force=force,
+        until=until,
+        allow_small_test=allow_small_test,
+    )
     if config is not None:
         inputs = apply_config(config, spec, tgt, options)
         spec, tgt, options = inputs.model, inputs.target, inputs.options
@@ -89,6 +106,22 @@ def _rtl_options(options, arithmetic, latency, adder_levels, axis):
     options = replace(options, arithmetic=arithmetic or options.arithmetic, axis=axis or options.axis)
     rtl_settings(options)
     return options
+
+
+def check_out(out: Path) -> None:
+    """``--out`` must be a folder that exists or can be made, and that can be written."""
+    for parent in (out, *out.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                what = "" if parent == out else f" ({parent} is a file)"
+                raise ConfigError(f"--out: {out} is not a folder{what}")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ConfigError(f"--out: cannot write to {parent}")
+            break
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out: cannot create {out}: {e.strerror or e}") from None
 
 
 @app.command()

@@ -15,6 +15,7 @@ arithmetic = "shiftadd"   # or "dsp" (multipliers, DSP slices)
 adder_levels = 5          # at most this many adder levels per pipeline stage (or:)
 # latency = 8             # a budget of total cycles (the fewest adder levels per stage that meet it)
 axis = false              # also write the AXI4-Stream top
+allow_small_test = false  # certify on < 1,000 test vectors or one class (the report says so)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _BUILD_KEYS = {
     "adder_levels": int,
     "latency": int,
     "axis": bool,
+    "allow_small_test": bool,
 }
 
 
@@ -55,6 +57,12 @@ def apply_config(path: Path, model: ModelSpec, target: Target, options: BuildOpt
     unknown = set(doc) - {"quantization", "passes", "train", "build"}
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}; use quantization, train, build")
+    for section in ("quantization", "passes", "train", "build"):
+        if section in doc and not isinstance(doc[section], dict):
+            raise ConfigError(f"{where}: {section} must be a section ([{section}]), got {doc[section]!r}")
+    if set(doc.get("passes", {})) - {"quantize"}:
+        extra = sorted(set(doc["passes"]) - {"quantize"})
+        raise ConfigError(f"{where}: unknown [passes] section(s) {extra}; only [passes.quantize] is read")
     quant = model.quant.merged_with(parse_quant_config(doc, where))
     check_names(quant, model.layer_names)
     model = replace(model, quant=quant, train=parse_train_settings(doc.get("train", {}), where, model.train))
@@ -63,7 +71,7 @@ def apply_config(path: Path, model: ModelSpec, target: Target, options: BuildOpt
         want = _BUILD_KEYS.get(key)
         if want is None:
             raise ConfigError(f"{where}: unknown [build] key {key!r}; known: {', '.join(_BUILD_KEYS)}")
-        if not isinstance(value, want) or isinstance(value, bool):
+        if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
             raise ConfigError(f"{where}: [build] {key} has the wrong type: {value!r}")
     if "clock_mhz" in build:
         if build["clock_mhz"] <= 0:
@@ -82,5 +90,6 @@ def apply_config(path: Path, model: ModelSpec, target: Target, options: BuildOpt
         adder_levels=build.get("adder_levels", options.adder_levels),
         latency=build.get("latency", options.latency),
         axis=options.axis or build.get("axis", False),
+        allow_small_test=options.allow_small_test or build.get("allow_small_test", False),
     )
     return BuildInputs(model, target, options)

@@ -210,24 +210,36 @@ def _parse_roles(section: dict, where: str) -> tuple[tuple[str, dict], ...]:
     return tuple(out)
 
 
+_MASE_ROLES = (("data_in", "input"), ("weight", "weight"), ("bias", "bias"), ("data_out", "output"))
+MASE_KEYS = ("name", *(f"{m}_{suffix}" for m, _ in _MASE_ROLES for suffix in ("width", "frac_width")))
+
+
 def _parse_mase_roles(section: dict, where: str) -> tuple[tuple[str, dict], ...]:
-    cfg = section.get("config", section)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: expected a table (with a [...config] table of {', '.join(MASE_KEYS)})")
+    if "config" in section:
+        others = sorted(set(section) - {"config"})
+        if others:
+            raise ConfigError(f"{where}: unknown key(s) {others} beside 'config'")
+        cfg = section["config"]
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{where}.config: expected a table of {', '.join(MASE_KEYS)}")
+    else:
+        cfg = section
+    unknown = sorted(set(cfg) - set(MASE_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown MASE key(s) {unknown}; known: {', '.join(MASE_KEYS)}")
     name = cfg.get("name", "integer")
     if name not in ("integer", "fixed"):
         raise ConfigError(f"{where}: only integer (fixed-point) quantization is supported, got {name!r}")
     roles = []
-    for mase, role in (("data_in", "input"), ("weight", "weight"), ("bias", "bias"), ("data_out", "output")):
+    for mase, role in _MASE_ROLES:
         if f"{mase}_width" in cfg:
             raw = {"width": cfg[f"{mase}_width"], "frac": cfg.get(f"{mase}_frac_width", "auto")}
             make_spec(raw, f"{where}.{mase}")
             roles.append((role, raw))
-    unknown = {
-        k
-        for k in cfg
-        if k != "name" and not any(k.startswith(p) for p in ("data_in_", "weight_", "bias_", "data_out_"))
-    }
-    if unknown:
-        raise ConfigError(f"{where}: unknown MASE key(s) {sorted(unknown)}")
+        elif f"{mase}_frac_width" in cfg:
+            raise ConfigError(f"{where}: {mase}_frac_width needs {mase}_width")
     return tuple(roles)
 
 
@@ -245,12 +257,18 @@ def _parse_learned(value, where: str) -> tuple[tuple[str, object], ...]:
 
 def parse_quant_config(doc: dict, where: str = "config") -> QuantConfig:
     """Parse ``[quantization]`` (ours) or ``[passes.quantize]`` (MASE's) from a TOML document."""
+    passes = doc.get("passes", {})
+    mase_form = isinstance(passes, dict) and "quantize" in passes
+    if "quantization" in doc and mase_form:
+        raise ConfigError(f"{where}: both [quantization] and [passes.quantize]; use one")
     if "quantization" in doc:
         sec, mase, where = doc["quantization"], False, f"{where}: [quantization]"
-    elif "quantize" in doc.get("passes", {}):
-        sec, mase, where = doc["passes"]["quantize"], True, f"{where}: [passes.quantize]"
+    elif mase_form:
+        sec, mase, where = passes["quantize"], True, f"{where}: [passes.quantize]"
     else:
         return QuantConfig()
+    if not isinstance(sec, dict):
+        raise ConfigError(f"{where}: expected a table")
     by = sec.get("by", "type")
     if by not in ("type", "name"):
         raise ConfigError(f'{where}: by must be "type" or "name", got {by!r}')

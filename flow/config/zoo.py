@@ -84,7 +84,10 @@ _REGISTRY: dict[str, Callable[[], ModelSpec]] = {}
 
 def parse_train_settings(raw: dict, where: str, base: TrainSettings | None = None) -> TrainSettings:
     base = base or TrainSettings()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [train] must be a table")
     known = {f.name: f for f in fields(TrainSettings)}
+    values = {}
     for key, value in raw.items():
         if key not in known:
             raise ConfigError(f"{where}: unknown [train] key {key!r}; known: {', '.join(known)}")
@@ -93,7 +96,27 @@ def parse_train_settings(raw: dict, where: str, base: TrainSettings | None = Non
             value = float(value)
         if not isinstance(value, want) or isinstance(value, bool):
             raise ConfigError(f"{where}: [train] {key} must be {want.__name__}, got {value!r}")
-    return replace(base, **raw)
+        values[key] = value
+    return replace(base, **values)
+
+
+# Every key a model TOML may hold, at each level; anything else is refused (a typo must not build
+# with the defaults).
+MODEL_KEYS = ("name", "description", "inputs", "classes", "layers", "train", "quantization", "passes")
+LAYER_KEYS = ("type", "name", "out")
+
+
+def _check_keys(raw: dict, known: tuple[str, ...], where: str, what: str) -> None:
+    unknown = [k for k in raw if k not in known]
+    if unknown:
+        raise ConfigError(f"{where}: unknown {what} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+
+
+def _positive_int(doc: dict, key: str, default: int, where: str) -> int:
+    value = doc.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}: {key} must be a positive integer, got {value!r}")
+    return value
 
 
 def _parse_layers(raw: list, where: str, inputs: int, classes: int) -> tuple[LayerSpec, ...]:
@@ -101,6 +124,9 @@ def _parse_layers(raw: list, where: str, inputs: int, classes: int) -> tuple[Lay
         raise ConfigError(f"{where}: needs a non-empty [[layers]] list")
     layers, counts, width = [], dict.fromkeys(LAYER_KINDS, 0), inputs
     for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: layer {i} must be a table ([[layers]] with type = ...)")
+        _check_keys(entry, LAYER_KEYS, where, f"key in layer {i} ([[layers]])")
         kind = KIND_ALIASES.get(entry.get("type"), entry.get("type"))
         if kind not in LAYER_KINDS:
             raise ConfigError(f"{where}: layer {i} has type {kind!r}; types are {', '.join(LAYER_KINDS)}")
@@ -129,17 +155,24 @@ def _parse_layers(raw: list, where: str, inputs: int, classes: int) -> tuple[Lay
 
 
 def spec_from_toml(doc: dict, where: str) -> ModelSpec:
+    _check_keys(doc, MODEL_KEYS, where, "top-level section or key")
     for key in ("name", "layers"):
         if key not in doc:
             raise ConfigError(f"{where}: missing {key!r}")
-    inputs, classes = int(doc.get("inputs", 16)), int(doc.get("classes", 5))
+    if "passes" in doc:
+        passes = doc["passes"]
+        if not isinstance(passes, dict):
+            raise ConfigError(f"{where}: [passes] must be a table ([passes.quantize])")
+        _check_keys(passes, ("quantize",), where, "[passes] section")
+    train = doc.get("train", {})
+    inputs, classes = _positive_int(doc, "inputs", 16, where), _positive_int(doc, "classes", 5, where)
     spec = ModelSpec(
         name=str(doc["name"]),
         description=str(doc.get("description", "")),
         inputs=inputs,
         classes=classes,
         layers=_parse_layers(doc["layers"], where, inputs, classes),
-        train=parse_train_settings(doc.get("train", {}), where),
+        train=parse_train_settings(train, where),
         quant=parse_quant_config(doc, where),
         source=where,
     )

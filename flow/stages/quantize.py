@@ -1,6 +1,7 @@
 """Stage 03: fold BatchNorm, assign fixed-point types, QAT fine-tune, write the integer graph.
 
-Writes ``quant_graph.json`` (the design every back end reads), ``qat_model.pt`` and ``history.*``.
+Writes ``quant_graph.json`` (the design every back end reads), ``qat_model.pt`` and ``history.*``; records
+degenerate precisions (:mod:`flow.config.degenerate`) as ``warnings``.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from flow.artifacts import FLOAT_MODEL, QAT_MODEL, QUANT_GRAPH
+from flow.config.degenerate import degenerate_precisions
 from flow.data import CLASS_NAMES, FEATURE_NAMES
 from flow.ir.graph import precision_rows
 from flow.quantize.quantize_model import quantize_model
@@ -49,10 +51,12 @@ def run(ctx) -> QuantizeResult:
     history = [r.as_dict() for r in q.history]
     write_history(out, history)
     bits = {layer.name: layer.out_type.width for layer in q.graph.layers}
+    warnings = degenerate_precisions(q.graph, arrays["X_test"], quant=ctx.model.quant, folded=q.model.folded())
     return QuantizeResult(
         precisions=tuple(precision_rows(q.graph)),
         qat_epochs=len(history),
         best_qat_val_accuracy=max((h["val_acc"] for h in history), default=None),
         params=q.graph.n_params,
+        warnings=warnings,
         headline=f"{len(q.graph.layers)} layers, input {q.graph.input_type.describe()}, output widths {bits}",
     )

@@ -10,23 +10,42 @@ import shutil
 import torch
 
 from flow.artifacts import FLOAT_MODEL
+from flow.data import CLASS_NAMES, FEATURE_NAMES
+from flow.errors import ConfigError
 from flow.results import TrainResult
 from flow.stages.data import load_split
 from flow.train.fit import Arrays, evaluate, fit, standardization
 from flow.train.history import write_history
-from flow.train.model import build_float_model, read_checkpoint, save_float_model
+from flow.train.model import build_float_model, file_sha256, model_from_checkpoint, read_checkpoint, save_float_model
+
+
+def check_model_fits_data(spec, arrays: dict) -> None:
+    """The model's ``inputs`` and ``classes`` must be the data's: one line, not a shape error from torch."""
+    n_features = int(arrays["X_train"].shape[1])
+    if spec.inputs != n_features:
+        raise ConfigError(
+            f"model {spec.name!r} has inputs = {spec.inputs} but the data has {n_features} features "
+            f"({', '.join(FEATURE_NAMES)})"
+        )
+    if spec.classes != len(CLASS_NAMES):
+        raise ConfigError(
+            f"model {spec.name!r} has classes = {spec.classes} but the data has {len(CLASS_NAMES)} classes "
+            f"({', '.join(CLASS_NAMES)})"
+        )
 
 
 def run(ctx) -> TrainResult:
     out = ctx.dir("train")
     arrays = load_split(ctx)
     spec = ctx.model
+    check_model_fits_data(spec, arrays)
+    sha256 = None
     if ctx.options.checkpoint:
         ckpt = read_checkpoint(ctx.options.checkpoint)
+        model = model_from_checkpoint(ckpt, spec, ctx.options.checkpoint)
         shutil.copyfile(ctx.options.checkpoint, out / FLOAT_MODEL)
+        sha256 = file_sha256(out / FLOAT_MODEL)
         mean, std = ckpt["input_mean"], ckpt["input_std"]
-        model = build_float_model(spec)
-        model.load_state_dict(ckpt["state_dict"])
         history = []
     else:
         torch.manual_seed(spec.train.seed)
@@ -60,5 +79,6 @@ def run(ctx) -> TrainResult:
         float_test_accuracy=acc,
         samples_per_s=(sum(h["samples_per_s"] for h in history) / len(history)) if history else None,
         checkpoint=str(ctx.options.checkpoint) if ctx.options.checkpoint else None,
+        checkpoint_sha256=sha256,
         headline=f"float test accuracy {acc:.4f} ({spec.n_params:,} parameters)",
     )

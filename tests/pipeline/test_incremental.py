@@ -46,7 +46,7 @@ def build(jets_npz, tmp_path_factory):
     spec = get_model("jsc-tiny")
     spec = replace(spec, train=replace(spec.train, epochs=1, qat_epochs=1))
     target = get_target("xcu250")
-    options = BuildOptions(data=jets_npz, vectors=64, until=UNTIL)
+    options = BuildOptions(data=jets_npz, vectors=64, until=UNTIL, allow_small_test=True)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(sources, "PACKAGE_ROOT", pkg)
         sources.direct_imports.cache_clear()

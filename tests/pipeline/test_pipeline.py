@@ -13,7 +13,7 @@ from flow.pipeline import STAGE_NAMES, BuildOptions, build_root, run_build, stag
 def first_build(jets_npz, tmp_path_factory):
     out = tmp_path_factory.mktemp("build")
     spec, target = get_model("jsc-small"), get_target("xcu250")
-    options = BuildOptions(data=jets_npz, until="reference")
+    options = BuildOptions(data=jets_npz, until="reference", allow_small_test=True)
     outcomes = run_build(spec, target, options, out)
     return out, spec, target, options, outcomes
 
