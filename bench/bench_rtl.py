@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flow.ir.fixed import FixedType  # noqa: E402
 from flow.ir.reference import forward  # noqa: E402
 from flow.ir.synthetic import random_codes, random_graph  # noqa: E402
-from flow.rtl import build_design  # noqa: E402
+from flow.rtl.generate import build_design  # noqa: E402
 from flow.sim.simulate import harness_build, simulate  # noqa: E402
 
 

@@ -104,14 +104,20 @@ def _data_files(folder: Path) -> list[Path]:
 
 
 def files_of(modules: tuple[str, ...]) -> tuple[Path, ...]:
-    """Source files of ``modules`` plus the data files of their package folders (sorted, unique)."""
+    """Source files of ``modules`` plus the data files of their package folders (sorted, unique).
+
+    A package's ``__init__`` brings no data files of its own: the folder's data files belong to the
+    modules that sit in it (``flow/rtl/templates/`` to ``flow.rtl.generate``), so a module that only
+    imports a sibling package (``flow.rtl.shiftadd``) does not depend on them.
+    """
     files: set[Path] = set()
     for mod in modules:
         path = module_path(mod)
         if path is None:
             continue
         files.add(path)
-        files.update(_data_files(path.parent))
+        if path.name != "__init__.py":
+            files.update(_data_files(path.parent))
     return tuple(sorted(files))
 
 

@@ -21,7 +21,7 @@ def check_rtl_files(
 ) -> CheckOutcome:
     """Simulate the Verilog files in ``rtl_dir`` as they are (the generator gives only the file list, the
     top name and the latency the handshake check expects) on every set."""
-    from flow.rtl import load_design
+    from flow.rtl.generate import load_design
     from flow.sim.simulate import simulate
 
     rtl_dir = Path(rtl_dir)

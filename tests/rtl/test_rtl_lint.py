@@ -8,8 +8,8 @@ import pytest
 from flow.ir.fixed import FixedType
 from flow.ir.graph import Dense, QuantGraph
 from flow.ir.synthetic import random_graph
-from flow.rtl import build_design, lint_files
-from flow.rtl.generate import library_files
+from flow.rtl.generate import build_design, library_files
+from flow.rtl.lint import lint_files
 
 
 def _odd_graph() -> QuantGraph:

@@ -17,7 +17,7 @@ import torch
 from flow.errors import MismatchError
 from flow.ir.reference import forward
 from flow.ir.synthetic import random_codes, random_graph
-from flow.rtl import build_design
+from flow.rtl.generate import build_design
 from flow.sim.simulate import simulate
 
 N = 600

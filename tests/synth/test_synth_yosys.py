@@ -10,7 +10,7 @@ import pytest
 from flow.config.targets import get_target
 from flow.errors import ToolError
 from flow.ir.synthetic import random_graph
-from flow.rtl import build_design
+from flow.rtl.generate import build_design
 from flow.synth import parse_ltp, parse_stat, synthesize
 from flow.synth.yosys import _summary, cache_root
 from flow.tools import have_yosys

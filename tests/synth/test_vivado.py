@@ -33,7 +33,7 @@ def _report(name: str) -> str:
 @pytest.fixture(scope="module")
 def design():
     from flow.ir.synthetic import random_graph
-    from flow.rtl import build_design
+    from flow.rtl.generate import build_design
 
     return build_design(random_graph((4, 3, 2), seed=2, name="viv-net"))
 
