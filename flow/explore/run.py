@@ -85,8 +85,8 @@ def read_point(root: Path) -> dict:
 def _shiftadd(root: Path) -> int | None:
     """The shift-add cost model's LUT estimate of the point's graph (None if unavailable)."""
     from flow.artifacts import QUANT_GRAPH
+    from flow.explore.estimate import shiftadd_lut
     from flow.ir.graph import QuantGraph
-    from flow.quantize.learned.cost import shiftadd_lut
 
     path = root / stage_folder_name(STAGE_NAMES.index("quantize") + 1, "quantize") / QUANT_GRAPH
     try:
