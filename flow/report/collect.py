@@ -620,7 +620,24 @@ def _flags(st: _Stages, accuracies, checks, arrays) -> tuple[Flag, ...]:
             flags.append(Flag("warning", f"{c.name}: {c.detail}"))
     if st.ran("reference") and arrays is None:
         flags.append(Flag("warning", "04_reference/ref_outputs.npy or test_labels.npy missing: no plots"))
+    flags.extend(_input_flags(st))
     return tuple(flags)
+
+
+def _input_flags(st: _Stages) -> list[Flag]:
+    """What the data and quantize stages found questionable in the inputs (they ran on anyway)."""
+    flags: list[Flag] = []
+    data: DataResult | None = st.result("data")
+    if data is not None and data.dropped_nonfinite:
+        flags.append(Flag("warning", f"{data.dropped_nonfinite:,} rows with NaN/inf values were dropped from the data"))
+    if data is not None and data.small_test:
+        flags.append(
+            Flag("warning", f"certified on a small test set ({data.small_test}), allowed by --allow-small-test")
+        )
+    quant: QuantizeResult | None = st.result("quantize")
+    for message in quant.warnings if quant is not None else ():
+        flags.append(Flag("warning", f"precision: {message}"))
+    return flags
 
 
 def _verdict(st: _Stages, accuracies, checks) -> str:
