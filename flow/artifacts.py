@@ -32,6 +32,7 @@ HISTORY_JSON = "history.json"
 # 03_quantize
 QUANT_GRAPH = "quant_graph.json"  # the integer design every back end reads
 QAT_MODEL = "qat_model.pt"
+LEARNED_BITS = "learned_bits.json"  # mode = "learned": per-layer bit widths, pruning and costs
 
 # 04_reference
 TEST_CODES = "test_codes.npy"  # int64 input codes

@@ -26,6 +26,9 @@ def explore(
     config: Annotated[Path | None, typer.Option(help="TOML overriding quantization, training, build")] = None,
     baseline: Annotated[bool, typer.Option(help="also build the model's uniform design as a reference")] = False,
     reference: Annotated[list[str] | None, typer.Option(help="reference point NAME:ACCURACY:LUT (repeatable)")] = None,
+    seeds: Annotated[str | None, typer.Option(help="training seeds, comma-separated")] = None,
+    latency: Annotated[int | None, typer.Option(help="RTL latency budget in cycles for every point")] = None,
+    adder_levels: Annotated[int | None, typer.Option(help="adder levels per pipeline stage for every point")] = None,
 ) -> None:
     """Learned bit widths across resource budgets: build and verify every point, write the front."""
     from flow.config.build import apply_config
@@ -41,12 +44,22 @@ def explore(
     if config is not None:
         inputs = apply_config(config, spec, tgt, options)
         spec, tgt, options = inputs.model, inputs.target, inputs.options
+    if latency is not None or adder_levels is not None:
+        from dataclasses import replace
+
+        rtl = {"latency": latency} if latency is not None else {}
+        rtl.update({"adder_levels": adder_levels} if adder_levels is not None else {})
+        options = replace(options, **rtl)
     try:
         beta_list = [float(b) for b in betas.split(",") if b.strip()]
     except ValueError:
         raise ConfigError(f"--betas must be comma-separated numbers, got {betas!r}") from None
     if not beta_list or any(b < 0 for b in beta_list):
         raise ConfigError("--betas needs at least one value, none negative")
+    try:
+        seed_list = [int(x) for x in seeds.split(",") if x.strip()] if seeds else None
+    except ValueError:
+        raise ConfigError(f"--seeds must be comma-separated integers, got {seeds!r}") from None
     learned: dict = {}
     if epochs is not None:
         learned["epochs"] = epochs
@@ -67,5 +80,6 @@ def explore(
         baseline=baseline,
         references=refs,
         console=console,
+        seeds=seed_list,
     )
     console.print(f"[bold green]explore complete[/]: {folder / PARETO_JSON}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from flow.artifacts import FLOAT_MODEL, read_manifest, stage_folder_name
+from flow.artifacts import FLOAT_MODEL, LEARNED_BITS, read_manifest, stage_folder_name
 from flow.config.targets import Target
 from flow.config.zoo import ModelSpec
 from flow.explore.front import write_front
@@ -36,13 +36,16 @@ CHECKS = (
 )
 
 
-def point_name(beta: float) -> str:
-    return f"beta-{beta:.3g}"
+def point_name(beta: float, seed: int | None = None) -> str:
+    return f"beta-{beta:.3g}" if seed is None else f"beta-{beta:.3g}-s{seed}"
 
 
-def point_spec(spec: ModelSpec, beta: float, learned: dict | None = None) -> ModelSpec:
-    """``spec`` with ``mode = "learned"`` and this beta (over the spec's and the caller's learned keys)."""
+def point_spec(spec: ModelSpec, beta: float, learned: dict | None = None, seed: int | None = None) -> ModelSpec:
+    """``spec`` with ``mode = "learned"`` and this beta (over the spec's and the caller's learned keys), and
+    this training seed if given."""
     keys = {**dict(spec.quant.learned), **(learned or {}), "beta": float(beta)}
+    if seed is not None:
+        keys["seed"] = int(seed)
     return replace(spec, quant=replace(spec.quant, mode_set="learned", learned=tuple(sorted(keys.items()))))
 
 
@@ -61,7 +64,7 @@ def read_point(root: Path) -> dict:
     r = _results(root)
     checks = {f"{s}.{k}": r.get(s, {}).get(k) for s, k in CHECKS}
     verified = all(v == 0 for v in checks.values()) and "synth" in r
-    stats_path = root / stage_folder_name(STAGE_NAMES.index("quantize") + 1, "quantize") / "learned_bits.json"
+    stats_path = root / stage_folder_name(STAGE_NAMES.index("quantize") + 1, "quantize") / LEARNED_BITS
     stats = json.loads(stats_path.read_text()) if stats_path.is_file() else {}
     synth, sim = r.get("synth", {}), r.get("sim", {})
     return {
@@ -77,6 +80,9 @@ def read_point(root: Path) -> dict:
         "nonzero_weights": stats.get("nonzero_weights"),
         "weights": stats.get("weights"),
         "val_accuracy": (stats.get("selection") or {}).get("selected", {}).get("val_acc"),
+        "seed": (stats.get("settings") or {}).get("seed"),
+        "adder_levels": r.get("rtl", {}).get("adder_levels"),
+        "clock_mhz": synth.get("clock_mhz"),
         "shiftadd_lut_estimate": _shiftadd(root),
         "build": str(root),
     }
@@ -126,14 +132,18 @@ def explore(
     baseline: bool = False,
     references: list[dict] | None = None,
     console: Console | None = None,
+    seeds: list[int] | None = None,
 ) -> list[dict]:
-    """Build every point and write the front into ``out``; returns the point records."""
+    """Build every point (each beta, with each of ``seeds`` if given) and write the front into ``out``;
+    returns the point records."""
     console = console or Console()
     options = options or BuildOptions()
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     references = list(references or [])
     meta = {"model": spec.name, "target": target.name, "betas": [float(b) for b in betas], "learned": learned or {}}
+    if seeds:
+        meta["seeds"] = [int(x) for x in seeds]
     # 1. one float model for every point
     base = out / "base"
     if options.checkpoint is None:
@@ -141,7 +151,9 @@ def explore(
         run_build(spec, target, replace(options, until="train"), base, console)
         ckpt = build_root(base, spec, target) / stage_folder_name(2, "train") / FLOAT_MODEL
         options = replace(options, checkpoint=ckpt)
-    todo = [(point_spec(spec, b, learned), point_name(b), float(b)) for b in betas]
+    todo = [
+        (point_spec(spec, b, learned, seed), point_name(b, seed), float(b)) for b in betas for seed in (seeds or [None])
+    ]
     jobs_list = [(s, target, options, out / "points" / name, name, b) for s, name, b in todo]
     if baseline:
         jobs_list.append((spec, target, options, out / "baseline", "uniform", None))

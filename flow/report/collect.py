@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from flow.artifacts import REF_OUTPUTS, TEST_LABELS, stage_folder_name, stage_manifests
+from flow.artifacts import LEARNED_BITS, REF_OUTPUTS, TEST_LABELS, stage_folder_name, stage_manifests
 from flow.report.model import (
     FAIL,
     INCOMPLETE,
@@ -37,6 +37,7 @@ from flow.report.model import (
     DataInfo,
     Detail,
     Flag,
+    LearnedLayer,
     ModelInfo,
     ModeUse,
     PrecisionRow,
@@ -279,6 +280,63 @@ def _precisions(st: _Stages) -> tuple[PrecisionRow, ...]:
         )
         for row in (q.precisions if q else ())
     )
+
+
+def _learned(st: _Stages) -> tuple[tuple[LearnedLayer, ...], dict]:
+    """Per Dense layer of a learned-bit-width design: weight-bit histogram, pruned fraction, activation
+    widths, EBOPs, and its RTL block's estimated and Yosys LUTs; plus the totals. Empty otherwise."""
+    if not st.ran("quantize"):
+        return (), {}
+    try:
+        stats = json.loads((st.folder("quantize") / LEARNED_BITS).read_text())
+        rows = [r for r in stats["layers"] if isinstance(r, dict)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return (), {}
+    blocks: dict[str, dict] = {}  # graph layer -> its RTL block's figures
+    rtl: RtlResult | None = st.result("rtl")
+    for b in rtl.layers if rtl else ():
+        for name in b.get("layers") or str(b.get("name", "")).split("+"):
+            blocks.setdefault(name, {}).update(block=b.get("name", ""), est_lut=b.get("est_lut"))
+    synth: SynthResult | None = st.result("synth")
+    for b in synth.layers if synth else ():
+        for name in str(b.get("layer", "")).split("+"):
+            blocks.setdefault(name, {}).update(block=b.get("layer", ""), yosys_lut=b.get("lut"))
+            if b.get("est_lut") is not None:
+                blocks[name]["est_lut"] = b.get("est_lut")
+    out = []
+    for i, r in enumerate(rows):
+        if r.get("kind") != "dense":
+            continue
+        nxt = rows[i + 1] if i + 1 < len(rows) else {}
+        b = blocks.get(r["layer"], {})
+        out.append(
+            LearnedLayer(
+                layer=r["layer"],
+                weights=int(r.get("weights", 0)),
+                nonzero=int(r.get("nonzero", 0)),
+                pruned_fraction=float(r.get("pruned_fraction", 0.0)),
+                mean_bits=_finite(r.get("mean_weight_bits_nonzero")),
+                weight_bits={str(k): int(v) for k, v in (r.get("weight_bits_histogram") or {}).items()},
+                in_width=r.get("in_width"),
+                act_width=nxt.get("activation_width") if nxt.get("kind") == "relu" else None,
+                ebops=r.get("ebops"),
+                block=str(b.get("block", "")),
+                est_lut=_finite(b.get("est_lut")),
+                yosys_lut=_finite(b.get("yosys_lut")),
+            )
+        )
+    sel = (stats.get("selection") or {}).get("selected") or {}
+    settings = stats.get("settings") or {}
+    totals = {
+        "beta": settings.get("beta"),
+        "ebops": stats.get("ebops"),
+        "weights": stats.get("weights"),
+        "nonzero_weights": stats.get("nonzero_weights"),
+        "input_width": (stats.get("input") or {}).get("width"),
+        "selected_epoch": f"{sel.get('phase', '')} {sel.get('epoch', '')}".strip(),
+        "selected_val_accuracy": sel.get("val_acc"),
+    }
+    return tuple(out), totals
 
 
 def parse_type(text: str) -> tuple[bool, int, int, str, str] | None:
@@ -726,6 +784,8 @@ def collect(
         tools=_tools(st, tools),
         details=_details(st),
     )
+    learned_layers, learned = _learned(st)
+    report = replace(report, learned_layers=learned_layers, learned=learned)
     if plot_dir is not None:
         from flow.report.figures import draw
 

@@ -109,6 +109,19 @@ def draw(
             )
             for i, name in enumerate(names)
         )
+    if report.learned_layers:
+        path = plot_dir / f"learned_bits{PNG}"
+        plot_learned(report.learned_layers, path)
+        out.append(
+            Plot(
+                "learned_bits",
+                "Learned bit widths per layer",
+                _rel(path, root),
+                "Left: weights per number of significant bits (0 = pruned; trailing zeros are free), per Dense "
+                "layer. Middle: width of the values entering each layer and of its ReLU output. Right: LUTs per "
+                "RTL block, the shift-add cost model's estimate against Yosys.",
+            )
+        )
     history = _history(st.folder("train")) + _history(st.folder("quantize"))
     if history:
         path = plot_dir / f"history{PNG}"
@@ -123,3 +136,42 @@ def draw(
             )
         )
     return tuple(out), classes
+
+
+def plot_learned(layers, path: Path) -> None:
+    """Three panels of a learned-bit-width design: weight-bit histograms, activation widths, LUTs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), dpi=100)
+    ax = axes[0]
+    bits = sorted({int(b) for layer in layers for b in layer.weight_bits})
+    n = len(layers)
+    w = 0.8 / max(n, 1)
+    for k, layer in enumerate(layers):
+        xs = [b + (k - (n - 1) / 2) * w for b in bits]
+        ax.bar(xs, [layer.weight_bits.get(str(b), 0) for b in bits], width=w, label=layer.layer)
+    ax.set_yscale("log")
+    ax.set_xticks(bits)
+    ax.set_xlabel("significant bits per weight (0 = pruned)")
+    ax.set_ylabel("weights")
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    names = [layer.layer for layer in layers]
+    x = np.arange(n)
+    ax.bar(x - 0.2, [layer.in_width or 0 for layer in layers], width=0.4, label="input width")
+    ax.bar(x + 0.2, [layer.act_width or 0 for layer in layers], width=0.4, label="ReLU output width")
+    ax.set_xticks(x, names)
+    ax.set_ylabel("bits")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    ax.bar(x - 0.2, [layer.est_lut or 0 for layer in layers], width=0.4, label="estimate (cost model)")
+    ax.bar(x + 0.2, [layer.yosys_lut or 0 for layer in layers], width=0.4, label="Yosys")
+    ax.set_xticks(x, [layer.block or layer.layer for layer in layers], fontsize=7)
+    ax.set_ylabel("LUT")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

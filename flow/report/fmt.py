@@ -102,6 +102,24 @@ def md_code(v) -> str:
     return "`" + str(v).replace("`", "'").replace("|", "\\|") + "`"
 
 
+def pct_frac(v) -> str:
+    """A fraction as a percentage with one decimal: ``0.734`` -> ``73.4 %``."""
+    return NA if _missing(v) else f"{100 * v:.1f} %"
+
+
+def dictsort_int(d: dict) -> list[tuple[str, object]]:
+    """A dict's items in the numeric order of its keys (``"10"`` after ``"9"``)."""
+    return sorted(d.items(), key=lambda kv: (int(kv[0]) if str(kv[0]).lstrip("-").isdigit() else 1 << 30, str(kv[0])))
+
+
+def est_error(layer) -> str:
+    """``(estimate - Yosys) / Yosys`` of a row with ``est_lut`` and ``yosys_lut``: ``+4.2 %``."""
+    est, lut = getattr(layer, "est_lut", None), getattr(layer, "yosys_lut", None)
+    if _missing(est) or _missing(lut) or not lut:
+        return NA
+    return f"{100 * (est - lut) / lut:+.1f} %"
+
+
 FILTERS = {
     "num": num,
     "acc": acc,
@@ -116,4 +134,7 @@ FILTERS = {
     "or_dash": or_dash,
     "cell": md_cell,
     "code": md_code,
+    "pct_frac": pct_frac,
+    "dictsort_int": dictsort_int,
+    "est_error": est_error,
 }

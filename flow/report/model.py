@@ -220,6 +220,25 @@ class Plot:
 
 
 @dataclass(frozen=True)
+class LearnedLayer:
+    """One Dense layer of a design with learned bit widths (``03_quantize/learned_bits.json``), with its
+    RTL block's LUT estimate (shift-add cost model) and Yosys LUTs when those stages ran."""
+
+    layer: str
+    weights: int
+    nonzero: int
+    pruned_fraction: float
+    mean_bits: float | None  # significant bits per kept weight (trailing zeros are free)
+    weight_bits: dict = field(default_factory=dict)  # {"0": pruned, "1": ..., ...}: weights per bit count
+    in_width: int | None = None  # width of the values entering the layer
+    act_width: int | None = None  # width of its ReLU output (None: no ReLU after it)
+    ebops: int | None = None
+    block: str = ""  # the RTL block covering it, e.g. "fc1+relu1"
+    est_lut: float | None = None
+    yosys_lut: float | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     model: ModelInfo
     target: TargetInfo
@@ -246,6 +265,8 @@ class Report:
     tools: tuple[ToolVersion, ...] = ()
     details: tuple[Detail, ...] = ()
     plots: tuple[Plot, ...] = ()
+    learned_layers: tuple[LearnedLayer, ...] = ()  # quantization mode "learned" only
+    learned: dict = field(default_factory=dict)  # its totals: beta, EBOPs, kept weights, selected epoch
 
     def accuracy(self, key: str) -> Accuracy | None:
         """By key: ``"float"``, ``"reference"``, ``"hls4ml"`` or ``"sim"``."""

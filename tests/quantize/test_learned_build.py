@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from flow.artifacts import LEARNED_BITS
 from flow.cli import main
 
 pytestmark = pytest.mark.slow
@@ -63,7 +64,7 @@ def test_learned_model_builds_bit_exact(tmp_path, monkeypatch):
     assert results["sim"]["mismatches"] == 0
     assert results["synth"]["lut"] > 0
     assert "learned bits" in results["quantize"]["headline"]
-    stats = json.loads((root / "03_quantize" / "learned_bits.json").read_text())
+    stats = json.loads((root / "03_quantize" / LEARNED_BITS).read_text())
     graph = json.loads((root / "03_quantize" / "quant_graph.json").read_text())
     dense = [layer for layer in graph["layers"] if layer["kind"] == "dense"]
     zeros = sum(int((np.asarray(d["weight"]) == 0).sum()) for d in dense)

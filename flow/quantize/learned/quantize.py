@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
+from flow.artifacts import LEARNED_BITS
 from flow.config.quant import layer_quant
 from flow.config.zoo import ModelSpec
 from flow.ir.graph import Dense, QuantGraph, ReLU
@@ -24,8 +25,6 @@ from flow.quantize.learned.settings import LearnedSettings
 from flow.quantize.learned.train import Progress, settings_summary, train_learned
 from flow.quantize.qat import QuantModel, to_graph
 from flow.train.fit import Arrays
-
-LEARNED_BITS = "learned_bits.json"  # 03_quantize, mode = "learned": per-layer bit widths and costs
 
 
 @dataclass(frozen=True, eq=False)
