@@ -283,7 +283,9 @@ def stage_digest(folder: Path, results: dict) -> str:
 def _setting(ctx: BuildContext, key: str):
     o = ctx.options
     return {
-        "model": [asdict(layer) for layer in ctx.model.layers] + [ctx.model.inputs, ctx.model.classes],
+        "model": [asdict(layer) for layer in ctx.model.layers]
+        + [ctx.model.inputs, ctx.model.classes]
+        + ([ctx.model.origin.key()] if getattr(ctx.model, "origin", None) is not None else []),
         "train": [
             asdict(ctx.model.train),
             str(o.checkpoint),

@@ -73,6 +73,16 @@ class TrainResult(StageResult):
     checkpoint: str | None
     # SHA-256 of the given checkpoint file (its zip CRCs checked before loading), None when trained here.
     checkpoint_sha256: str | None = omitted()
+    # An imported model (flow.frontends): the file or module:function, its kind (qonnx, onnx, pt, module)
+    # and SHA-256, whether its weights were "kept" or "retrained" (--retrain), the accuracy of the source
+    # module itself on the test set, the --input-scaler file, and the import's notes.
+    source: str | None = omitted()
+    source_kind: str | None = omitted()
+    source_sha256: str | None = omitted()
+    weights: str | None = omitted()
+    source_float_accuracy: float | None = omitted()
+    input_scaler: str | None = omitted()
+    import_notes: tuple[str, ...] = omitted(())
     headline: str
 
 
@@ -86,6 +96,11 @@ class QuantizeResult(StageResult):
     # Degenerate precisions (flow.config.degenerate): explicit frac outside 0..width, a layer whose
     # output is constant, an unsigned type on a value that goes negative. One line each.
     warnings: tuple[str, ...] = omitted(())
+    # An imported quantized model: "imported" (its graph kept, no QAT), and the exact-to-original check:
+    # the original file run by qonnx's executor vs the integer reference on every test vector
+    # ({runtime, file, vectors, mismatches, first}).
+    mode: str | None = omitted()
+    original_check: dict | None = omitted()
     headline: str
 
 

@@ -36,7 +36,12 @@ app.add_typer(data_app, name="data", help="Datasets: load, generate (Pythia 8 + 
 
 @app.command()
 def build(
-    model: Annotated[str, typer.Argument(help="zoo name (see `flow models`), a model .toml, or module:function")],
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="zoo name (see `flow models`), a model .toml, a QONNX/ONNX or .pt file, or module:function"
+        ),
+    ],
     target: Annotated[str, typer.Option("--target", "-t", help="FPGA target (see `flow targets`)")] = "xcu250",
     out: Annotated[Path, typer.Option(help="build folder; results go to OUT/<model>/<target>/")] = Path("build"),
     config: Annotated[Path | None, typer.Option(help="TOML overriding quantization, training, build")] = None,
@@ -52,6 +57,12 @@ def build(
     latency: Annotated[int | None, typer.Option(help="RTL latency budget in cycles (total)")] = None,
     adder_levels: Annotated[int | None, typer.Option(help="at most this many adder levels per pipeline stage")] = None,
     axis: Annotated[bool, typer.Option(help="also write (and lint) the AXI4-Stream top")] = False,
+    retrain: Annotated[
+        bool, typer.Option(help="imported model: train its architecture from scratch instead of keeping its weights")
+    ] = False,
+    input_scaler: Annotated[
+        Path | None, typer.Option(help="imported model: mean/std per feature it was trained with (JSON or npz)")
+    ] = None,
     allow_small_test: Annotated[
         bool,
         typer.Option(
@@ -62,8 +73,10 @@ def build(
 ) -> None:
     """Train, quantize, export, generate hls4ml + RTL, check bit for bit, synthesize, report."""
     from flow.config.build import apply_config
+    from flow.frontends import with_options
 
     spec, tgt = get_model(model), get_target(target)
+    spec = with_options(spec, retrain=retrain, input_scaler=input_scaler)
     if until is not None:
         stage_index(until)
     for name, path in (("--data", data), ("--checkpoint", checkpoint), ("--config", config)):

@@ -5,7 +5,9 @@ A model is a chain of ``dense``, ``batchnorm`` and ``relu`` layers (and a final 
 
 * a TOML file of the same form (``flow build path/to/net.toml``), or
 * an ``nn.Module`` factory: ``flow build mypkg.nets:make_net`` (a function returning an
-  ``nn.Sequential`` of ``Linear``/``BatchNorm1d``/``ReLU``), or :func:`register_model` in Python.
+  ``nn.Sequential`` of ``Linear``/``BatchNorm1d``/``ReLU``, whose weights are used), or
+  :func:`register_model` in Python;
+* a QONNX/ONNX file or a ``.pt`` file (:mod:`flow.frontends`, docs/import.md).
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class ModelSpec:
     train: TrainSettings = field(default_factory=TrainSettings)
     quant: QuantConfig = field(default_factory=QuantConfig)
     source: str = "builtin"
+    # An imported model (flow.frontends.Origin: a QONNX/ONNX/.pt file or module:function) whose weights
+    # (and, for a quantized file, types) the build keeps; None for a zoo or TOML model.
+    origin: object = field(default=None, compare=False, repr=False)
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -102,7 +107,7 @@ def parse_train_settings(raw: dict, where: str, base: TrainSettings | None = Non
 
 # Every key a model TOML may hold, at each level; anything else is refused (a typo must not build
 # with the defaults).
-MODEL_KEYS = ("name", "description", "inputs", "classes", "layers", "train", "quantization", "passes")
+MODEL_KEYS = ("name", "description", "inputs", "classes", "layers", "train", "quantization", "passes", "weights")
 LAYER_KEYS = ("type", "name", "out")
 
 
@@ -181,7 +186,13 @@ def spec_from_toml(doc: dict, where: str) -> ModelSpec:
 
 
 def load_model_file(path: Path) -> ModelSpec:
-    return spec_from_toml(read_toml(path), str(path))
+    doc = read_toml(path)
+    spec = spec_from_toml(doc, str(path))
+    if "weights" in doc:  # a state_dict for this architecture (flow.frontends, docs/import.md)
+        from flow.frontends import from_state_dict
+
+        return replace(spec, origin=from_state_dict(spec, Path(path).parent / str(doc["weights"])))
+    return spec
 
 
 def spec_from_module(name: str, module, description: str = "") -> ModelSpec:
@@ -216,6 +227,12 @@ def spec_from_module(name: str, module, description: str = "") -> ModelSpec:
     )
 
 
+def imported_spec(imp) -> ModelSpec:
+    """The ModelSpec of a :class:`flow.frontends.Imported` model: its layers, and its origin kept."""
+    spec = spec_from_module(imp.name, imp.module, imp.description)
+    return replace(spec, source=imp.source, origin=imp.origin)
+
+
 def register_model(name: str, factory: Callable[[], object], description: str = "") -> None:
     """Register an ``nn.Module`` factory (returning ``nn.Sequential``) under a zoo name."""
     _REGISTRY[name] = lambda: spec_from_module(name, factory(), description)
@@ -237,12 +254,20 @@ def get_model(ref: str) -> ModelSpec:
         return replace(load_model_file(builtin_models()[ref]), source="builtin")
     if ref.endswith(".toml"):
         return load_model_file(Path(ref))
+    if ref.endswith((".onnx", ".pt", ".pth")):  # QONNX, float ONNX, a saved nn.Sequential (flow.frontends)
+        from flow.frontends import model_from_file
+
+        return imported_spec(model_from_file(Path(ref)))
     if ":" in ref:
         mod_name, _, fn_name = ref.partition(":")
         try:
             fn = getattr(importlib.import_module(mod_name), fn_name)
         except (ImportError, AttributeError) as e:
             raise UnknownNameError(f"cannot load model factory {ref!r}: {e}") from None
-        return spec_from_module(fn_name.replace("_", "-"), fn(), f"factory {ref}")
+        from flow.frontends import from_module  # its weights are used (--retrain trains from scratch)
+
+        return imported_spec(from_module(fn(), fn_name.replace("_", "-"), ref))
     known = ", ".join(sorted({*builtin_models(), *_REGISTRY}))
-    raise UnknownNameError(f"unknown model {ref!r}; known models: {known} (or a .toml path, or module:function)")
+    raise UnknownNameError(
+        f"unknown model {ref!r}; known models: {known} (or a .toml, .onnx, .pt path, or module:function)"
+    )

@@ -7,7 +7,8 @@ integers). Two facts shape the graph:
 
 * qonnx's rounding modes are ROUND/HALF_EVEN (ties to even), HALF_UP (ties away from zero), FLOOR,
   CEIL, ... -- none is our ``RND`` = ``floor(x + 1/2)`` (ties toward +inf: -2.5 -> -2). So ``RND`` is
-  ``Add(x, 2**-(frac+1))`` then ``Quant(FLOOR)``; ``TRN`` is ``Quant(FLOOR)``.
+  ``Add(x, 2**-(frac+1))`` then ``Quant(FLOOR)``; ``TRN`` is ``Quant(FLOOR)``; ``RND_CONV`` (ties to
+  even) is ``Quant(ROUND)`` itself (ONNX ``Round`` before a WRAP).
 * ``Quant`` always saturates, so ``WRAP`` types get explicit code arithmetic before their (then
   identity) Quant: ``c = Floor(x * 2**frac [+ 1/2])``, ``c -= 2**W * Floor((c - min) * 2**-W)``.
   Accumulators get it only if their worst case could wrap (``exact_accum_type`` is wider).
@@ -137,12 +138,15 @@ def _quant(b: _Builder, x: str, t: FixedType, shape: list, mode: str, out: str |
     return b.op("Quant", args, f, shape, out, domain=QONNX_DOMAIN, signed=int(t.signed), narrow=0, rounding_mode=mode)
 
 
-def _wrap_codes(b: _Builder, v: str, t: FixedType, shape: list, elem: int, round_half: bool) -> str:
-    """Values -> ``t``-grid values wrapped into ``t.width`` bits (before a Quant that is then exact)."""
+def _wrap_codes(
+    b: _Builder, v: str, t: FixedType, shape: list, elem: int, round_half: bool, to_even: bool = False
+) -> str:
+    """Values -> ``t``-grid values wrapped into ``t.width`` bits (before a Quant that is then exact).
+    ``to_even``: round half to even (ONNX ``Round``) instead of floor."""
     c = b.op("Mul", [v, b.const("k", 2.0**t.frac, elem)], elem, shape)
     if round_half:
         c = b.op("Add", [c, b.const("half", 0.5, elem)], elem, shape)
-    c = b.op("Floor", [c], elem, shape)
+    c = b.op("Round" if to_even else "Floor", [c], elem, shape)
     k = b.op(
         "Mul",
         [b.op("Sub", [c, b.const("min", float(t.min_code), elem)], elem, shape), b.const("k", 2.0**-t.width, elem)],
@@ -168,11 +172,12 @@ def _requantize(
     """Values on a ``2**-grid_frac`` grid (``inf``: real) -> type ``t``: round, then overflow."""
     drops = grid_frac > t.frac
     round_half = drops and t.rounding is Rounding.RND
+    to_even = drops and t.rounding is Rounding.RND_CONV
     if t.overflow is Overflow.WRAP:
-        v = _wrap_codes(b, v, t, shape, elem, round_half)
+        v = _wrap_codes(b, v, t, shape, elem, round_half, to_even)
     elif round_half:
         v = b.op("Add", [v, b.const("half_lsb", 2.0 ** -(t.frac + 1), elem)], elem, shape)
-    return _quant(b, v, t, shape, "FLOOR", out)
+    return _quant(b, v, t, shape, "ROUND" if to_even else "FLOOR", out)
 
 
 def _param(b: _Builder, hint: str, codes: np.ndarray, t: FixedType, elem: int) -> str:

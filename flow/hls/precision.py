@@ -2,9 +2,10 @@
 
 ``FixedType(width, frac, signed, rounding, overflow)`` is ``ap_fixed<W, I, Q, O>`` with ``W = width``,
 ``I = width - frac`` (integer bits including the sign; may be negative or exceed ``W``),
-``Q = AP_TRN | AP_RND`` and ``O = AP_WRAP | AP_SAT``; unsigned types are ``ap_ufixed``. ``AP_RND``
-adds half an LSB and truncates (``floor(x + 1/2)``), ``AP_TRN`` truncates (``floor(x)``), exactly
-the two rounding modes of :mod:`flow.ir.fixed`. This module is the only place that writes that text.
+``Q = AP_TRN | AP_RND | AP_RND_CONV`` and ``O = AP_WRAP | AP_SAT``; unsigned types are ``ap_ufixed``.
+``AP_RND`` adds half an LSB and truncates (``floor(x + 1/2)``), ``AP_TRN`` truncates (``floor(x)``),
+``AP_RND_CONV`` rounds half to even, exactly the three rounding modes of :mod:`flow.ir.fixed`. This
+module is the only place that writes that text.
 
 hls4ml roles per layer (hls4ml layer class, then config key -> our type):
 
@@ -31,7 +32,7 @@ _AP_RE = re.compile(
     r"^\s*ap_(u?)fixed\s*<\s*(-?\d+)\s*,\s*(-?\d+)\s*(?:,\s*(AP_\w+)\s*)?(?:,\s*(AP_\w+)\s*)?"
     r"(?:,\s*(\d+)\s*)?>\s*$"
 )
-_ROUND = {Rounding.TRN: "AP_TRN", Rounding.RND: "AP_RND"}
+_ROUND = {Rounding.TRN: "AP_TRN", Rounding.RND: "AP_RND", Rounding.RND_CONV: "AP_RND_CONV"}
 _OVERFLOW = {Overflow.WRAP: "AP_WRAP", Overflow.SAT: "AP_SAT"}
 
 
@@ -45,7 +46,7 @@ def parse_ap_type(text: str) -> FixedType:
     """Read ``ap_[u]fixed<W,I[,Q[,O[,N]]]>`` as hls4ml writes it into ``defines.h``.
 
     Omitted modes are ap_fixed's defaults (``AP_TRN``, ``AP_WRAP``); a saturation-bits field ``N``
-    other than 0 and modes other than TRN/RND and WRAP/SAT have no FixedType and are refused.
+    other than 0 and modes other than TRN/RND/RND_CONV and WRAP/SAT have no FixedType and are refused.
     """
     m = _AP_RE.match(text)
     if not m:

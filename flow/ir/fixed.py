@@ -12,6 +12,10 @@ Rounding (applied when bits below the LSB are dropped, before overflow, as ``ap_
   hls4ml's default (``AP_TRN``).
 * ``RND`` -- round half toward plus infinity: ``q = floor(x + 1/2)``; add half an LSB, then shift.
   ``AP_RND``.
+* ``RND_CONV`` -- round half to even (convergent rounding): nearest code, a tie to the even one
+  (2.5 -> 2, 3.5 -> 4, -2.5 -> -2). QONNX's and Brevitas's ``ROUND``/``HALF_EVEN``, QKeras's
+  default, ``AP_RND_CONV``. On codes: ``(c + 2**(s-1) - 1 + bit_s(c)) >> s`` where ``bit_s(c)`` is
+  the lowest kept bit (``(c >> s) & 1``).
 
 Overflow (applied to the rounded code):
 
@@ -36,6 +40,7 @@ class Rounding(StrEnum):
 
     TRN = "TRN"
     RND = "RND"
+    RND_CONV = "RND_CONV"
 
 
 class Overflow(StrEnum):
@@ -125,11 +130,14 @@ def shift_round(codes: torch.Tensor, shift: int, rounding: Rounding) -> torch.Te
     """Drop ``shift`` low bits of int64 ``codes`` (``shift > 0``) or append zeros (``shift <= 0``).
 
     ``TRN``: ``codes >> shift`` (arithmetic, i.e. floor). ``RND``: ``(codes + 2**(shift-1)) >> shift``.
+    ``RND_CONV``: ``(codes + 2**(shift-1) - 1 + ((codes >> shift) & 1)) >> shift`` (ties to even).
     """
     if shift <= 0:
         return codes << (-shift)
     if rounding is Rounding.RND:
         codes = codes + (1 << (shift - 1))
+    elif rounding is Rounding.RND_CONV:
+        codes = codes + ((1 << (shift - 1)) - 1) + ((codes >> shift) & 1)
     return codes >> shift
 
 
@@ -156,13 +164,15 @@ def requantize(codes: torch.Tensor, frac: int, t: FixedType) -> torch.Tensor:
 def quantize_float(x: torch.Tensor, t: FixedType) -> torch.Tensor:
     """Map real values onto the codes of ``t`` (the only float step: the data boundary).
 
-    ``x * 2**frac`` is exact in float64 (a power-of-two scale), ``floor`` (TRN) or
-    ``floor(. + 1/2)`` (RND) picks the code, then overflow applies. Returns int64 codes.
+    ``x * 2**frac`` is exact in float64 (a power-of-two scale), ``floor`` (TRN),
+    ``floor(. + 1/2)`` (RND) or ``round`` half to even (RND_CONV, ``torch.round``) picks the code,
+    then overflow applies. Returns int64 codes.
     """
     scaled = x.to(torch.float64) * (2.0**t.frac)
-    if t.rounding is Rounding.RND:
-        scaled = scaled + 0.5
-    codes = torch.floor(scaled)
+    if t.rounding is Rounding.RND_CONV:
+        codes = torch.round(scaled)
+    else:
+        codes = torch.floor(scaled + 0.5 if t.rounding is Rounding.RND else scaled)
     # Clamp far outside the 62-bit code space first so the int64 cast is defined; WRAP of values
     # that large is meaningless for real data and SAT is unchanged by it.
     codes = codes.clamp(-(2.0**62), 2.0**62).to(torch.int64)

@@ -30,14 +30,15 @@ from flow.registry import KindTable
 
 def fake_quantize(x: torch.Tensor, t: FixedType) -> torch.Tensor:
     """Grid value of ``x`` in type ``t``: ``code * 2**-frac`` with ``code`` as in
-    :func:`flow.ir.fixed.quantize_float` (floor or floor(.+1/2), then clamp or wrap).
+    :func:`flow.ir.fixed.quantize_float` (floor, floor(.+1/2) or half to even, then clamp or wrap).
 
     With gradients enabled the result carries a straight-through gradient ``d/dx = 1``.
     """
     scaled = x * (2.0**t.frac)
-    if t.rounding is Rounding.RND:
-        scaled = scaled + 0.5
-    q = torch.floor(scaled)
+    if t.rounding is Rounding.RND_CONV:
+        q = torch.round(scaled)  # half to even
+    else:
+        q = torch.floor(scaled + 0.5 if t.rounding is Rounding.RND else scaled)
     if t.overflow is Overflow.SAT:
         q = q.clamp(t.min_code, t.max_code)
     else:
