@@ -197,7 +197,21 @@ def sweep(
         int | None,
         typer.Option(help="QAT epochs of bit-width points (0: post-training quantization; default: the model's)"),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="parallel runs (default: one per core)")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="parallel runs (default: one per core; with --backend ray and no --address: its CPUs)"),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="local (a process pool on this machine) or ray (a Ray cluster: docs/cluster.md)")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="with --backend ray: HEAD:6379 or auto (the cluster this machine joined); "
+            "none: start a local Ray instance"
+        ),
+    ] = None,
+    retries: Annotated[int, typer.Option(help="reruns of a run that fails or whose worker dies")] = 2,
     config: ConfigOpt = None,
     data: DataOpt = None,
     split_seed: SplitSeedOpt = 42,
@@ -213,11 +227,21 @@ def sweep(
     embedding: EmbeddingOpt = "tsne",
     embedding_samples: EmbeddingSamplesOpt = 2000,
 ) -> None:
-    """Train a grid of settings over seeds in parallel; table (Markdown + CSV), a plot per variable,
-    learning curves overlaid per setting, index.html."""
+    """Train a grid of settings over seeds in parallel, on this machine or a Ray cluster; table (Markdown +
+    CSV), a plot per variable, learning curves overlaid per setting, index.html."""
     from flow.studies.arch import parse_switch, parse_widths
+    from flow.studies.backends import make_backend
     from flow.studies.embed import check_embedding
-    from flow.studies.sweep import SHORT, SweepGrid, SweepSettings, default_out, metric_label, run_sweep, table
+    from flow.studies.sweep import (
+        SHORT,
+        SweepGrid,
+        SweepIncomplete,
+        SweepSettings,
+        default_out,
+        metric_label,
+        run_sweep,
+        table,
+    )
     from flow.studies.values import parse_values
 
     spec = _spec(model, config)
@@ -235,6 +259,10 @@ def sweep(
     )
     if workers is not None and workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if retries < 0:
+        raise ConfigError("--retries must be at least 0")
+    runner = make_backend(backend, address, workers)
+    runner = None if backend == "local" else runner  # run_sweep sizes the local pool to the runs left
     settings = SweepSettings(
         grid,
         seed=t.seed if seed is None else seed,
@@ -252,8 +280,15 @@ def sweep(
         f"{len(points)} runs -> {out}"
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    with contextlib.ExitStack() as stack, Progress(*columns, console=console, transient=True) as bar:
+        if runner is not None:
+            with console.status("connecting to Ray"):
+                stack.enter_context(runner)
+            console.print(f"[dim]backend: {escape(runner.describe())}[/]")
         task = bar.add_task("runs", total=len({p.float_key for p in points}) + sum(p.quantized for p in points))
+
+        def on_progress(pr) -> None:
+            bar.update(task, description=f"runs: {pr.text()}")
 
         def on_run(result: dict, skipped: bool) -> None:
             bar.advance(task)
@@ -273,7 +308,7 @@ def sweep(
             )
 
         done_before = [0]
-        result = run_sweep(spec, d, settings, out, on_run)
+        result = run_sweep(spec, d, settings, out, on_run, backend=runner, retries=retries, on_progress=on_progress)
     if done_before[0]:
         console.print(f"  {done_before[0]} runs were finished before in {out}: reused")
     _, cells = table(settings, result.rows)
@@ -287,6 +322,11 @@ def sweep(
         row = [escape(c[i]) for i in keep] + [f"{r['val_acc_mean']:.4f} ± {r['val_acc_std']:.4f}"]
         rows.append([f"[bold]{x}[/]" for x in row] if r["best"] else row)
     console.print(_table(metric_label(settings), [*columns, "val acc (mean ± std)"], rows))
+    if result.failed:
+        for key, error in result.failed.items():
+            console.print(f"  [red]failed[/] {escape(key)}: {escape(error)}")
+        console.print(f"[bold yellow]table of the finished runs[/]: {out}/results.md, {out}/index.html")
+        raise SweepIncomplete(out, result.failed, result)
     console.print(
         f"[bold green]sweep complete[/] in {result.seconds:.1f} s ({result.ran} runs now, "
         f"{result.skipped} done before): {out}/results.md, {out}/index.html"

@@ -23,30 +23,37 @@ Every finished run writes its own JSON, so a rerun of the same command skips the
     OUT/train_acc_vs_steps.png  training accuracy against normalized training steps, one line per batch size
     OUT/runs/<key>/         with --plots-per-run: each run's curves, confusion matrix, ROC and embedding
     OUT/index.html          the table and every figure in one self-contained page
+    OUT/failed.json         runs that failed after their retries, with the error (gone once all finish)
+
+Runs go to a backend (:mod:`flow.studies.backends`): the local process pool or a Ray cluster. A worker
+runs in a scratch folder of its own and sends back every file as bytes; the head writes them into OUT
+(the run's JSON last), so the folder is the same whichever backend ran it and no shared file system is
+needed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import itertools
 import json
 import os
-import signal
+import tempfile
 import textwrap
 import time
+import warnings
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, replace
-from multiprocessing import get_context
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from flow.config.zoo import ModelSpec
-from flow.errors import ConfigError
+from flow.errors import ConfigError, FlowError
 from flow.studies.arch import apply_arch, network_text
+from flow.studies.backends import DEFAULT_RETRIES, Backend, Progress
 from flow.studies.data import StudyData
 from flow.studies.embed import DEFAULT_SAMPLES
 from flow.studies.settings import bit_width_config, check_train, with_quant
@@ -225,19 +232,20 @@ def default_out(spec: ModelSpec, settings: SweepSettings, data: StudyData, root:
 
 # -- one run (in a worker process) ----------------------------------------------------------------------
 
-_WORKER: dict = {}
 
-
-def _init_worker(spec: ModelSpec, data: StudyData) -> None:
-    """One thread per worker (torch, OpenMP and BLAS: small networks gain nothing from more, and
-    oversubscribed cores make OpenMP crawl), Ctrl-C left to the parent, one-time imports done now."""
+@contextlib.contextmanager
+def _one_thread():
+    """One thread for the run (torch, OpenMP and BLAS: small networks gain nothing from more, and
+    oversubscribed cores make OpenMP crawl); the caller's settings restored after."""
     from threadpoolctl import threadpool_limits
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    threadpool_limits(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the first optimizer imports torch._dynamo (~2 s)
-    _WORKER.update(spec=spec, data=data)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -355,12 +363,45 @@ def _draw_quant_run(out: Path, s: ModelSpec, data: StudyData, q, float_history: 
     )
 
 
-def _float_task(p: SweepPoint, out: str, keep: bool, settings: SweepSettings) -> dict:
-    return run_float_point(_WORKER["spec"], _WORKER["data"], p, Path(out), keep, settings)
+def sweep_task(
+    kind: str,
+    spec: ModelSpec,
+    data: StudyData,
+    p: SweepPoint,
+    settings: SweepSettings,
+    keep_checkpoint: bool,
+    inputs: dict[str, bytes],
+) -> dict:
+    """One run in a worker: in a scratch folder of its own (``inputs``: the files a quantized point reads,
+    its float checkpoint and JSON), then every file it wrote as bytes. Returns ``{"result": the run's
+    JSON, "files": {path under OUT: bytes}}``; nothing is written where the head could see it."""
+    from flow.studies.backends import pack_folder, unpack_files
+
+    with tempfile.TemporaryDirectory(prefix="flow-run-") as tmp, _one_thread(), warnings.catch_warnings():
+        # Ray hands the shared data over as read-only arrays (zero copy); training only reads them.
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable", UserWarning)
+        root = Path(tmp)
+        for sub in ("float", "runs"):
+            (root / sub).mkdir()
+        unpack_files(root, inputs)
+        if kind == "float":
+            result = run_float_point(spec, data, p, root, keep_checkpoint, settings)
+        else:
+            result = run_quant_point(spec, data, p, root, settings.qat_epochs, settings)
+        return {"result": result, "files": pack_folder(root, skip=inputs)}
 
 
-def _quant_task(p: SweepPoint, out: str, settings: SweepSettings) -> dict:
-    return run_quant_point(_WORKER["spec"], _WORKER["data"], p, Path(out), settings.qat_epochs, settings)
+def result_path(p: SweepPoint) -> str:
+    """The run's JSON under OUT: written last, so its presence means the run is finished."""
+    return f"runs/{p.key}.json" if p.quantized else f"float/{p.float_key}.json"
+
+
+def _task_memory(spec: ModelSpec, data: StudyData, settings: SweepSettings) -> int:
+    """The memory a run declares to Ray (bytes): the process and torch, the data, t-SNE if drawn."""
+    n = sum(data.counts().values())
+    tsne = settings.plots_per_run and settings.embedding == "tsne"
+    mb = 600 + n * spec.inputs * 8 * 4 / 2**20 + (1000 if tsne else 0)
+    return int(mb) * 2**20
 
 
 # -- the sweep -----------------------------------------------------------------------------------------
@@ -411,18 +452,50 @@ Report = Callable[[dict, bool], None]  # (result, skipped) for each run as it fi
 @dataclass(frozen=True, eq=False)
 class SweepResult:
     out: Path
-    runs: tuple[dict, ...]  # one result per point, in grid order
-    rows: tuple[dict, ...]  # one summary per grid point
+    runs: tuple[dict, ...]  # one result per finished point, in grid order
+    rows: tuple[dict, ...]  # one summary per grid point with a finished run
     seconds: float
     ran: int
     skipped: int
+    failed: dict[str, str] = field(default_factory=dict)  # run key -> error, after the retries
+    nodes: dict[str, str] = field(default_factory=dict)  # run key -> where it ran (runs of this call)
+
+
+class SweepIncomplete(FlowError):
+    """Some runs failed after their retries; the others are recorded and a rerun retries only these."""
+
+    def __init__(self, out: Path, failed: dict[str, str], result: SweepResult | None = None) -> None:
+        n = len(failed)
+        first = next(iter(failed.items()))
+        super().__init__(
+            f"{n} run{'s' * (n > 1)} failed (first: {first[0]}: {first[1]}); errors in {out / FAILED}; "
+            "rerun the same command to retry only the missing runs"
+        )
+        self.out, self.failed, self.result = out, failed, result
+
+
+FAILED = "failed.json"
+ProgressReport = Callable[["Progress"], None]
 
 
 def run_sweep(
-    spec: ModelSpec, data: StudyData, settings: SweepSettings, out: Path, on_run: Report | None = None
+    spec: ModelSpec,
+    data: StudyData,
+    settings: SweepSettings,
+    out: Path,
+    on_run: Report | None = None,
+    *,
+    backend: Backend | None = None,
+    retries: int = DEFAULT_RETRIES,
+    on_progress: ProgressReport | None = None,
 ) -> SweepResult:
-    """Run every point not finished in ``out`` (a process pool, one torch thread per worker), then write
-    the table and plots. Ctrl-C stops the pool; finished runs are kept for the next call."""
+    """Run every point not finished in ``out`` on ``backend`` (default: the local pool of
+    ``settings.workers`` processes; one torch thread per run), write each run's files on this machine as
+    it finishes, then the table and plots. A run that fails ``retries + 1`` times is listed in
+    ``failed.json`` and in ``SweepResult.failed``; the others complete. Ctrl-C cancels the outstanding
+    runs; finished ones are kept for the next call."""
+    from flow.studies.backends import LocalPool, Task, run_tasks, unpack_files
+
     t0 = time.perf_counter()
     out = Path(out)
     points = settings.points()
@@ -434,7 +507,7 @@ def run_sweep(
     need_ckpt = {p.float_key for p in points if p.quantized}
     floats = {p.float_key: p.float_point for p in points}
     quants = {p.key: p for p in points if p.quantized}
-    todo_float, todo_quant, ran, skipped = [], {}, 0, 0
+    todo_float, todo_quant, skipped = [], {}, 0
 
     def plotted(key: str) -> bool:  # with --plots-per-run, a run without its folder is run again
         return all((out / "runs" / key / f).is_file() for f in settings.run_plots())
@@ -456,62 +529,66 @@ def run_sweep(
 
     waiting = {k: v for k, v in todo_quant.items() if k in {p.float_key for p in todo_float}}
     ready = [p for k, v in todo_quant.items() if k not in waiting for p in v]
-    tasks = len(todo_float) + sum(len(v) for v in todo_quant.values())
-    workers = max(1, min(settings.workers or os.cpu_count() or 1, tasks))
-    if tasks:
-        if workers == 1:
-            ran = _run_serial(spec, data, settings, out, todo_float, waiting, ready, need_ckpt, report)
-        else:
-            ran = _run_pool(spec, data, settings, out, workers, todo_float, waiting, ready, need_ckpt, report)
-    return summarize(out, spec, settings, points, ran, skipped, time.perf_counter() - t0)
-
-
-def _run_serial(spec, data, settings, out, todo_float, waiting, ready, need_ckpt, report) -> int:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        ran = 0
-        for p in todo_float:
-            report(run_float_point(spec, data, p, out, p.float_key in need_ckpt, settings), False)
-            ran += 1
-            ready.extend(waiting.pop(p.float_key, []))
-        for p in ready:
-            report(run_quant_point(spec, data, p, out, settings.qat_epochs, settings), False)
-            ran += 1
-        return ran
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run_pool(spec, data, settings, out, workers, todo_float, waiting, ready, need_ckpt, report) -> int:
-    pool = ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(spec, data)
-    )
-    pending: dict[Future, SweepPoint] = {}
+    n_tasks = len(todo_float) + sum(len(v) for v in todo_quant.values())
+    failed: dict[str, str] = {}
+    nodes: dict[str, str] = {}
     ran = 0
-    try:
-        for p in todo_float:
-            pending[pool.submit(_float_task, p, str(out), p.float_key in need_ckpt, settings)] = p
-        for p in ready:
-            pending[pool.submit(_quant_task, p, str(out), settings)] = p
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                p = pending.pop(f)
-                result = f.result()
+    if n_tasks:
+        workers = max(1, min(settings.workers or os.cpu_count() or 1, n_tasks))
+        be = backend or LocalPool(workers)
+        memory = _task_memory(spec, data, settings)
+        with contextlib.ExitStack() as stack:
+            if backend is None:
+                stack.enter_context(be)
+            else:
+                be.start()
+            shared_spec, shared_data = be.share(spec), be.share(data)
+            order: list[SweepPoint] = []
+            details: dict[str, str] = {}
+
+            def task(p: SweepPoint) -> Task:
+                inputs = {}
+                if p.quantized:
+                    names = (f"float/{p.float_key}{ext}" for ext in (".pt", ".json"))
+                    inputs = {n: (out / n).read_bytes() for n in names}
+                kind = "quantized" if p.quantized else "float"
+                args = (kind, shared_spec, shared_data, p, settings, p.float_key in need_ckpt, inputs)
+                order.append(p)
+                return Task(sweep_task, args, name=f"flow-sweep-{p.key}", num_cpus=1, memory=memory)
+
+            def on_done(i: int, o) -> list[Task]:
+                nonlocal ran
+                p = order[i]
+                if not o.ok:
+                    failed[p.key], details[p.key] = o.error, o.details or ""
+                    for q in waiting.pop(p.float_key, []) if not p.quantized else []:
+                        failed[q.key] = f"its float run {p.float_key} failed"
+                    return []
+                unpack_files(out, o.value["files"], last=[result_path(p)])
                 ran += 1
-                report(result, False)
-                if result["kind"] == "float":
-                    for q in waiting.pop(p.float_key, []):
-                        pending[pool.submit(_quant_task, q, str(out), settings)] = q
-    except BaseException:  # Ctrl-C or a failed run: stop our own workers now; finished runs stay on disk
-        procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
-        for proc in procs:
-            proc.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return ran
+                nodes[p.key] = o.node
+                report(o.value["result"], False)
+                return [task(q) for q in waiting.pop(p.float_key, [])] if not p.quantized else []
+
+            first = [task(p) for p in todo_float] + [task(p) for p in ready]
+            run_tasks(first, be, retries=retries, on_done=on_done, on_progress=on_progress, total=n_tasks)
+        _write_failed(out, failed, details)
+    else:
+        _write_failed(out, {}, {})
+    finished = [p for p in points if p.key not in failed and _read(out / result_path(p)) is not None]
+    if not finished:
+        raise SweepIncomplete(out, failed or {"?": "no run finished"})
+    result = summarize(out, spec, settings, finished, ran, skipped, time.perf_counter() - t0)
+    return replace(result, failed=failed, nodes=nodes)
+
+
+def _write_failed(out: Path, failed: dict[str, str], details: dict[str, str]) -> None:
+    path = out / FAILED
+    if not failed:
+        path.unlink(missing_ok=True)
+        return
+    rows = {k: {"error": v, "details": details.get(k, "")} for k, v in failed.items()}
+    _write_json(path, rows)
 
 
 # -- summary -------------------------------------------------------------------------------------------
