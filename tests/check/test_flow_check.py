@@ -95,20 +95,26 @@ def test_flow_check_fails_on_sat_to_wrap_in_one_rtl_requantizer(build, tmp_path,
     root = _copy(build, tmp_path)
     path = root / "07_rtl" / "jsc_tiny_fc1.v"
     text = path.read_text()
-    assert ".SAT(1)" in text
-    path.write_text(text.replace(".SAT(1)", ".SAT(0)", 1))  # one neuron's requantizer instance
+    # The shift-add output stage of neuron 0 clamps (SAT) with hi0/lo0; drop the clamp (WRAP).
+    sat = re.compile(r"(q0 = )hi0 \? [^:;]+ : lo0 \? [^:;]+ : (r0\[[^\]]+\]);")
+    assert sat.search(text), "no saturating output stage for neuron 0"
+    path.write_text(sat.sub(r"\1\2;", text, count=1))
     code, out = _check(root, capsys, "--only", "rtl")
     assert code == 1
     assert "[corner vectors]" in out and "'fc1'" in out and "expected" in out and "got" in out
 
 
-def test_flow_check_fails_on_one_changed_rtl_weight_constant(build, tmp_path, capsys, verilator):
+def test_flow_check_fails_on_one_changed_rtl_constant(build, tmp_path, capsys, verilator):
     root = _copy(build, tmp_path)
     path = root / "07_rtl" / "jsc_tiny_fc1.v"
     text = path.read_text()
-    m = re.search(r"\* (\d+)'s?d(\d+)", text)
-    assert m, "no weight constant found"
-    path.write_text(text[: m.start(2)] + str(int(m.group(2)) ^ 1) + text[m.end(2) :])
+    # Neuron 0's output stage adds one constant (bias and rounding), then drops the low bits: flip the
+    # lowest constant bit that survives the shift.
+    m = re.search(r"m0 = (\d+)'d(\d+) \+", text)
+    s = re.search(r"r0 = m0\[\d+:(\d+)\]", text)
+    assert m and s, "no constant found in neuron 0's output stage"
+    flipped = (int(m.group(2)) ^ (1 << int(s.group(1)))) % (1 << int(m.group(1)))
+    path.write_text(text[: m.start(2)] + str(flipped) + text[m.end(2) :])
     code, out = _check(root, capsys, "--only", "rtl")
     assert code == 1 and "differs from the integer reference" in out and "'fc1'" in out
 
