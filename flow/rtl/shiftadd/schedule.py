@@ -48,21 +48,9 @@ def _out_level(graph: AdderGraph, o: Output, out_levels: int) -> int:
     return graph.nodes[o.node].level + out_levels + (1 if o.wrap else 0)
 
 
-def schedule(
-    graph: AdderGraph, max_levels: int | None = None, *, latency: int | None = None, out_levels: int = 1
-) -> Schedule:
-    """Stage assignment with at most ``max_levels`` adder levels per stage, or the fewest levels
-    per stage that meet ``latency`` cycles (the smallest stage count is 1: fully combinational
-    plus the output register)."""
-    used = graph.used()
-    depth = max([_out_level(graph, o, out_levels) for o in graph.outputs if o.node is not None], default=out_levels)
-    if max_levels is None:
-        if latency is None:
-            raise ValueError("give max_levels or latency")
-        max_levels = max(1, -(-depth // max(latency, 1)))
-    if max_levels < 1:
-        raise ValueError("max_levels must be >= 1")
-    stage = [(max(n.level, 1) - 1) // max_levels if used[k] else -1 for k, n in enumerate(graph.nodes)]
+def _place(graph: AdderGraph, used: list[bool], k_levels: int, offset: int, out_levels: int):
+    """Stages with the boundaries shifted by ``offset`` levels: level ``v`` in stage ``(v - 1 + offset) // K``."""
+    stage = [(max(n.level, 1) - 1 + offset) // k_levels if used[k] else -1 for k, n in enumerate(graph.nodes)]
     for k, n in enumerate(graph.nodes):
         if n.is_input and used[k]:
             stage[k] = 0
@@ -76,10 +64,42 @@ def schedule(
         if o.node is None:
             out_stage.append(0)
             continue
-        s = (_out_level(graph, o, out_levels) - 1) // max_levels
+        s = (_out_level(graph, o, out_levels) - 1 + offset) // k_levels
         out_stage.append(s)
         last[o.node] = max(last[o.node], s)
-    n_stages = max(out_stage, default=0) + 1
-    if latency is not None and n_stages > latency:
-        raise ValueError(f"depth {depth} needs {n_stages} stages at {max_levels} levels, over the budget {latency}")
-    return Schedule(max_levels, n_stages, tuple(stage), tuple(last), tuple(out_stage), out_levels)
+    return stage, last, out_stage
+
+
+def schedule(
+    graph: AdderGraph, max_levels: int | None = None, *, latency: int | None = None, out_levels: int = 1
+) -> Schedule:
+    """Stage assignment with at most ``max_levels`` adder levels per stage, or the fewest levels
+    per stage that meet ``latency`` cycles (the smallest stage count is 1: fully combinational
+    plus the output register).
+
+    The stage count is that of cutting every ``max_levels`` levels from the inputs; among the
+    placements of the cuts that keep that count (boundaries shifted by 0 .. ``max_levels - 1``
+    levels), the one with the fewest register bits is taken (a cut where few, narrow values cross).
+    """
+    used = graph.used()
+    depth = max([_out_level(graph, o, out_levels) for o in graph.outputs if o.node is not None], default=out_levels)
+    if max_levels is None:
+        if latency is None:
+            raise ValueError("give max_levels or latency")
+        max_levels = max(1, -(-depth // max(latency, 1)))
+    if max_levels < 1:
+        raise ValueError("max_levels must be >= 1")
+    best = None
+    for offset in range(max_levels):
+        stage, last, out_stage = _place(graph, used, max_levels, offset, out_levels)
+        n_stages = max(out_stage, default=0) + 1
+        cand = Schedule(max_levels, n_stages, tuple(stage), tuple(last), tuple(out_stage), out_levels)
+        key = (n_stages, cand.register_bits(graph))
+        if best is None or key < best[0]:
+            best = (key, cand)
+    sched = best[1]
+    if latency is not None and sched.n_stages > latency:
+        raise ValueError(
+            f"depth {depth} needs {sched.n_stages} stages at {max_levels} levels, over the budget {latency}"
+        )
+    return sched
