@@ -29,6 +29,7 @@ Each layer's output tensor is named ``<layer>_out``; the graph input is ``x``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -261,6 +262,13 @@ def build_qonnx(graph: QuantGraph, batch: int = 1) -> onnx.ModelProto:
         opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(QONNX_DOMAIN, QONNX_OPSET)],
     )
     helper.set_model_props(
-        model, {"flow.compute_type": TensorProto.DataType.Name(elem), "flow.output_frac": str(graph.output_type.frac)}
+        model,
+        {
+            "flow.compute_type": TensorProto.DataType.Name(elem),
+            "flow.output_frac": str(graph.output_type.frac),
+            # The standardization the input expects (read back when the file is a model source).
+            "flow.input_mean": json.dumps([float(v) for v in graph.input_mean]),
+            "flow.input_std": json.dumps([float(v) for v in graph.input_std]),
+        },
     )
     return model

@@ -196,7 +196,9 @@ def from_module(module, name: str, ref: str, kind: str = "module", sha256: str |
                 f"model {ref!r}: {type(child).__name__} ({cname!r}) in the middle of the network; only a trailing "
                 "Softmax/Sigmoid is dropped"
             )
-    kept = nn.Sequential(dict((_child_name(n, c, i), c) for i, (n, c) in enumerate(children)))
+    from collections import OrderedDict
+
+    kept = nn.Sequential(OrderedDict((_child_name(n, c, i), c) for i, (n, c) in enumerate(children)))
     float_model = _float_copy(kept)
     origin = Origin(
         kind,

@@ -54,7 +54,7 @@ def float_module(parsed: Parsed, path) -> nn.Sequential:
             sh = s.bias.values.reshape(-1) if s.bias is not None else np.zeros_like(sc)
             mods[s.name] = _bn(len(sc), sc, sh, np.zeros_like(sc), np.ones_like(sc), 0.0)
             width = len(sc)
-    return nn.Sequential(mods)
+    return nn.Sequential(mods).eval()
 
 
 def _float_bias(s: Step, frac: int, notes: list[str]) -> tuple[np.ndarray, FixedType]:
@@ -146,6 +146,7 @@ def quant_graph(parsed: Parsed, name: str, path, notes: list[str]) -> QuantGraph
                     "the dense layer's weights"
                 )
             layer = _scale_shift(s, x_t, path)
+        layer = _no_drop_rounding(layer)
         layers.append(layer)
         x_t, prev_kind = layer.out_type, s.kind
     n_in = layers[0].n_in
@@ -158,6 +159,18 @@ def quant_graph(parsed: Parsed, name: str, path, notes: list[str]) -> QuantGraph
         np.zeros(n_in, dtype=np.float64),
         np.ones(n_in, dtype=np.float64),
     )
+
+
+def _no_drop_rounding(layer):
+    """A requantize that drops no bits never rounds: its type records flow's default (RND), so that a
+    file written by flow reads back to the same graph whatever mode its Quant names."""
+    from dataclasses import replace
+
+    grid = layer.product_frac if hasattr(layer, "product_frac") else layer.in_type.frac
+    t = layer.out_type
+    if grid <= t.frac and t.rounding is not Rounding.RND and t.overflow.value == "SAT":
+        return replace(layer, out_type=t.with_modes(Rounding.RND, t.overflow))
+    return layer
 
 
 def _n_in(parsed: Parsed) -> int:

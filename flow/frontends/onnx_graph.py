@@ -54,7 +54,9 @@ class ImportError_(ConfigError):
 
 def refuse(path, node, what: str) -> ImportError_:
     name = node.name or (node.output[0] if node.output else "?")
-    orig = node.doc_string.removeprefix("flow-orig:") if node.doc_string.startswith("flow-orig:") else name
+    orig = name
+    if node.doc_string.startswith("flow-orig:"):  # the name in the file, before qonnx's cleanup renamed it
+        orig = node.doc_string.removeprefix("flow-orig:").split("|out:")[0]
     return ImportError_(f"{path}: node {orig!r} (op {node.op_type}): {what}")
 
 

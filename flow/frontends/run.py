@@ -34,6 +34,10 @@ def run_original(path: Path, x: np.ndarray, tensor: str = "", batch: int = BATCH
     out = tensor or proto.graph.output[0].name
     batch = max(1, min(batch, len(x)))
     wrapper = ModelWrapper(with_batch(proto, batch))
+    if not wrapper.check_all_tensor_shapes_specified():  # qonnx's executor wants every shape (metadata only)
+        from qonnx.transformation.infer_shapes import InferShapes
+
+        wrapper = wrapper.transform(InferShapes())
     results = []
     for lo in range(0, len(x), batch):
         chunk = np.asarray(x[lo : lo + batch], dtype=elem)

@@ -266,6 +266,12 @@ def _training(st: _Stages) -> TrainingInfo:
         best_qat_val_accuracy=q.best_qat_val_accuracy if q else None,
         samples_per_s=t.samples_per_s if t else None,
         checkpoint=t.checkpoint if t else None,
+        source=t.source if t else None,
+        source_kind=t.source_kind if t else None,
+        weights=t.weights if t else None,
+        source_float_accuracy=t.source_float_accuracy if t else None,
+        float_accuracy=t.float_test_accuracy if t else None,
+        import_notes=tuple(t.import_notes) if t else (),
     )
 
 
@@ -438,7 +444,23 @@ def _checks(st: _Stages) -> tuple[Check, ...]:
     sim: SimResult | None = st.result("sim")
     rtl: RtlResult | None = st.result("rtl")
     err = _finite(onnx.onnx_max_abs_err) if onnx else None
+    quant: QuantizeResult | None = st.result("quantize")
+    original = quant.original_check if quant is not None else None
     out = [
+        *(  # an imported quantized model: the original file in its own runtime (flow.frontends.run)
+            [
+                _check(
+                    f"original model ({original.get('runtime', 'qonnx')}) vs integer reference",
+                    "quantize",
+                    st,
+                    original.get("vectors"),
+                    original.get("mismatches"),
+                    original.get("file", ""),
+                )
+            ]
+            if original
+            else []
+        ),
         _check(
             "QAT model vs integer reference",
             "reference",

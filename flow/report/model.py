@@ -73,6 +73,14 @@ class TrainingInfo:
     best_qat_val_accuracy: float | None = None
     samples_per_s: float | None = None
     checkpoint: str | None = None
+    # An imported model (flow.frontends): the source, "kept" or "retrained", the source module's own test
+    # accuracy, flow's float accuracy on the kept weights, the import's notes.
+    source: str | None = None
+    source_kind: str | None = None
+    weights: str | None = None
+    source_float_accuracy: float | None = None
+    float_accuracy: float | None = None
+    import_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

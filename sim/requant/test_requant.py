@@ -30,6 +30,12 @@ def _cases() -> list[dict]:
         dict(IN_W=10, IN_SIGNED=1, SHIFT=12, OUT_W=4, OUT_SIGNED=1, RND=0, SAT=0),
         dict(IN_W=2, IN_SIGNED=1, SHIFT=1, OUT_W=2, OUT_SIGNED=1, RND=1, SAT=1),  # tiny widths
         dict(IN_W=24, IN_SIGNED=1, SHIFT=9, OUT_W=10, OUT_SIGNED=1, RND=1, SAT=1),  # accumulator-like
+        # RND=2: round half to even (RND_CONV), every 8-bit code incl. all ties, saturate and wrap
+        dict(IN_W=8, IN_SIGNED=1, SHIFT=2, OUT_W=5, OUT_SIGNED=1, RND=2, SAT=1),
+        dict(IN_W=8, IN_SIGNED=1, SHIFT=1, OUT_W=6, OUT_SIGNED=1, RND=2, SAT=0),
+        dict(IN_W=9, IN_SIGNED=1, SHIFT=3, OUT_W=4, OUT_SIGNED=0, RND=2, SAT=1),  # ReLU-like: unsigned out
+        dict(IN_W=19, IN_SIGNED=1, SHIFT=8, OUT_W=8, OUT_SIGNED=0, RND=2, SAT=1),  # an imported Brevitas ReLU
+        dict(IN_W=6, IN_SIGNED=1, SHIFT=-2, OUT_W=8, OUT_SIGNED=1, RND=2, SAT=1),  # no bits dropped: exact
     ]
     rng = random.Random(2024)
     for _ in range(3):
@@ -42,7 +48,7 @@ def _cases() -> list[dict]:
                 SHIFT=rng.randint(-4, in_w),
                 OUT_W=rng.randint(2 if out_signed else 1, 14),
                 OUT_SIGNED=out_signed,
-                RND=rng.randint(0, 1),
+                RND=rng.randint(0, 2),
                 SAT=rng.randint(0, 1),
             )
         )
@@ -74,10 +80,21 @@ def expected_codes(p: dict, codes: np.ndarray) -> np.ndarray:
         p["OUT_W"],
         in_frac - p["SHIFT"],
         bool(p["OUT_SIGNED"]),
-        "RND" if p["RND"] else "TRN",
+        ("TRN", "RND", "RND_CONV")[p["RND"]],
         "SAT" if p["SAT"] else "WRAP",
     )
     return requantize(torch.from_numpy(codes), in_frac, out_t).numpy()
+
+
+# Hand-computed half-to-even ties (SHIFT=2: a tie is a code ending in binary 10): code -> result.
+CONV_TIES = {2: 0, 6: 2, 10: 2, 14: 4, -2: 0, -6: -2, -10: -2, -14: -4, 3: 1, 5: 1, -3: -1, -5: -1, 1: 0}
+
+
+def test_expected_codes_match_hand_computed_ties():
+    """The reference the testbench compares with rounds the ties to even (0.5 -> 0, 1.5 -> 2, 2.5 -> 2, ...)."""
+    p = dict(IN_W=8, IN_SIGNED=1, SHIFT=2, OUT_W=5, OUT_SIGNED=1, RND=2, SAT=1)
+    codes = np.array(list(CONV_TIES), dtype=np.int64)
+    assert expected_codes(p, codes).tolist() == list(CONV_TIES.values())
 
 
 try:
@@ -138,3 +155,31 @@ def test_requant(params, icarus, tmp_path):
         config={**params, "vectors": str(tmp_path / "vectors.npz")},
     )
     assert report["mismatches"] == 0 and report["checked"] > 0
+
+
+def test_requant_conv_ties_hand_computed(icarus, tmp_path):
+    """RND=2 in hardware on the hand-computed ties (expected values from the table, not the reference)."""
+    from flow.rtl.generate import banner, render
+    from flow.sim.blocks import run_block
+
+    params = {"LANES": LANES, "IN_W": 8, "IN_SIGNED": 1, "SHIFT": 2, "OUT_W": 5, "OUT_SIGNED": 1, "RND": 2, "SAT": 1}
+    codes = np.array(list(CONV_TIES), dtype=np.int64)
+    expected = np.array(list(CONV_TIES.values()), dtype=np.int64)
+    pad = (-len(codes)) % LANES
+    codes = np.concatenate([codes, np.full(pad, codes[0])])
+    expected = np.concatenate([expected, np.full(pad, expected[0])])
+    np.savez(tmp_path / "vectors.npz", codes=codes, expected=expected)
+    files = {
+        "flow_requant.v": render("requant.v.j2", banner=banner("flow_requant.v", "test")),
+        "requant_vec.v": (HERE / "requant_vec.v").read_text(),
+    }
+    report = run_block(
+        files,
+        "requant_vec",
+        "test_requant",
+        HERE,
+        tmp_path / "run",
+        parameters=params,
+        config={**params, "vectors": str(tmp_path / "vectors.npz")},
+    )
+    assert report["mismatches"] == 0 and report["checked"] == len(codes)

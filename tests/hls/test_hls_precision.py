@@ -35,6 +35,7 @@ def test_render_and_parse_back(t, text):
         ("ap_fixed<10,4,AP_RND,AP_SAT,0>", FixedType(10, 6, True, "RND", "SAT")),  # and adds sat bits 0
         ("ap_ufixed<7,2,AP_TRN,AP_SAT>", FixedType(7, 5, False, "TRN", "SAT")),
         (" ap_fixed< 8 , -1 , AP_RND > ", FixedType(8, 9, True, "RND", "WRAP")),
+        ("ap_ufixed<8,2,AP_RND_CONV,AP_SAT>", FixedType(8, 6, False, "RND_CONV", "SAT")),  # half to even
     ],
 )
 def test_parse_hls4ml_spellings(text, t):
@@ -44,7 +45,7 @@ def test_parse_hls4ml_spellings(text, t):
 @pytest.mark.parametrize(
     "text",
     [
-        "ap_fixed<8,3,AP_RND_CONV,AP_SAT>",
+        "ap_fixed<8,3,AP_RND_ZERO,AP_SAT>",
         "ap_fixed<8,3,AP_TRN,AP_SAT_SYM>",
         "ap_fixed<8,3,AP_TRN,AP_SAT,2>",
         "ap_int<8>",

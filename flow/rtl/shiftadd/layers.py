@@ -28,7 +28,14 @@ from flow.rtl.shiftadd.solve import solve
 
 def requant_step(in_frac: int, t: FixedType) -> Requant:
     """The :class:`Requant` step of ``flow.ir.fixed.requantize(x, in_frac, t)``."""
-    return Requant(in_frac - t.frac, t.rounding is Rounding.RND, t.overflow is Overflow.SAT, t.width, t.signed)
+    return Requant(
+        in_frac - t.frac,
+        t.rounding is Rounding.RND,
+        t.overflow is Overflow.SAT,
+        t.width,
+        t.signed,
+        conv=t.rounding is Rounding.RND_CONV,
+    )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ constants of every step add up into ``add``, which the adder graph folds into th
 as the last step, or anywhere its input provably fits (then it is the identity and is dropped);
 a SAT whose input provably fits is dropped too. :func:`compose` tracks the exact value interval
 through the chain to decide both.
+
+Round half to even (``RND_CONV``) is ``floor((x + 2**(s-1)) / 2**s)`` except on an exact tie (the dropped
+bits of ``x + 2**(s-1)`` all zero), where the result's lowest bit is cleared: the stage's ``conv`` flag.
+It composes when it is the chain's only right shift (flow's imported models: an exact accumulator, then
+ReLU and one half-to-even requantize); otherwise :class:`NotComposable`.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ class NotComposable(ValueError):
 @dataclass(frozen=True)
 class Requant:
     """One ``flow.ir.fixed.requantize`` step: drop ``shift`` bits (``<= 0``: append zeros) rounding
-    half up when ``rnd``; then clamp to ``[min_code, max_code]`` (``sat``) or wrap to ``width`` bits."""
+    half up when ``rnd``, half to even when ``conv``; then clamp to ``[min_code, max_code]`` (``sat``) or
+    wrap to ``width`` bits."""
 
     shift: int
     rnd: bool
     sat: bool
     width: int
     signed: bool
+    conv: bool = False
 
     @property
     def min_code(self) -> int:
@@ -51,6 +58,11 @@ def _floor_shift(v: int | None, s: int) -> int | None:
     return None if v is None else v >> s
 
 
+def _conv_shift(v: int, s: int) -> int:
+    """``v / 2**s`` rounded half to even (``s > 0``)."""
+    return (v + (1 << (s - 1)) - 1 + ((v >> s) & 1)) >> s
+
+
 def _clamp(v: int | None, lo: int | None, hi: int | None, *, none_is_low: bool) -> int:
     """clamp(v, lo, hi) where v None means -inf (none_is_low) or +inf."""
     if v is None:
@@ -68,7 +80,9 @@ class OutStage:
     """``code = wrap(clamp(floor((acc + add) / 2**shift) << lshift, lo, hi), width, signed)``.
 
     ``lo``/``hi`` None: no clamp on that side. ``width``/``signed``: the output code word (WRAP keeps
-    the low ``width`` bits; after a clamp inside the code range it changes nothing).
+    the low ``width`` bits; after a clamp inside the code range it changes nothing). ``conv``: when the
+    ``shift`` dropped bits of ``acc + add`` are all zero (a tie of half-to-even rounding, ``add`` holding
+    the half), the lowest bit of ``floor(...)`` is cleared.
     """
 
     shift: int
@@ -78,10 +92,15 @@ class OutStage:
     hi: int | None
     width: int
     signed: bool
+    conv: bool = False
 
     def pre(self, acc: int) -> int:
         """The value before the clamp."""
-        return ((acc + self.add) >> self.shift) << self.lshift
+        m = acc + self.add
+        q = m >> self.shift
+        if self.conv and self.shift > 0 and m & ((1 << self.shift) - 1) == 0:
+            q &= ~1
+        return q << self.lshift
 
     def apply(self, acc: int) -> int:
         v = self.pre(acc)
@@ -114,7 +133,7 @@ def compose(steps: list[Requant | Relu], acc_lo: int, acc_hi: int) -> OutStage:
     ``[acc_lo, acc_hi]`` is the exact accumulator interval; it decides which WRAP/SAT steps are
     identities. Raises :class:`NotComposable` for a WRAP that can overflow before another step.
     """
-    shift, add, lshift = 0, 0, 0
+    shift, add, lshift, conv = 0, 0, 0, False
     lo: int | None = None
     hi: int | None = None
     vlo, vhi = acc_lo, acc_hi  # exact interval of the current value
@@ -129,7 +148,16 @@ def compose(steps: list[Requant | Relu], acc_lo: int, acc_hi: int) -> OutStage:
             vlo, vhi = max(vlo, 0), max(vhi, 0)
             continue
         s = st.shift
-        if s > 0:
+        if s > 0 and conv:
+            raise NotComposable("a right shift after a half-to-even rounding")
+        if s > 0 and st.conv:
+            if shift or lshift:
+                raise NotComposable("a half-to-even rounding after another shift")
+            shift, add, conv = s, add + (1 << (s - 1)), True
+            lo = None if lo is None else _conv_shift(lo, s)
+            hi = None if hi is None else _conv_shift(hi, s)
+            vlo, vhi = _conv_shift(vlo, s), _conv_shift(vhi, s)
+        elif s > 0:
             r = (1 << (s - 1)) if st.rnd else 0
             # current = q << lshift with q = floor((acc+add)/2^shift); fold the right shift in.
             if s <= lshift:
@@ -160,10 +188,10 @@ def compose(steps: list[Requant | Relu], acc_lo: int, acc_hi: int) -> OutStage:
         width, signed = st.width, st.signed
         del k
     # A clamp that the exact interval never reaches is dropped.
-    pre_lo = ((acc_lo + add) >> shift) << lshift
-    pre_hi = ((acc_hi + add) >> shift) << lshift
+    probe = OutStage(shift, add, lshift, None, None, width, signed, conv)
+    pre_lo, pre_hi = probe.pre(acc_lo), probe.pre(acc_hi)
     if lo is not None and pre_lo >= lo:
         lo = None
     if hi is not None and pre_hi <= hi:
         hi = None
-    return OutStage(shift=shift, add=add, lshift=lshift, lo=lo, hi=hi, width=width, signed=signed)
+    return OutStage(shift=shift, add=add, lshift=lshift, lo=lo, hi=hi, width=width, signed=signed, conv=conv)
