@@ -29,6 +29,7 @@ def explore(
     seeds: Annotated[str | None, typer.Option(help="training seeds, comma-separated")] = None,
     latency: Annotated[int | None, typer.Option(help="RTL latency budget in cycles for every point")] = None,
     adder_levels: Annotated[int | None, typer.Option(help="adder levels per pipeline stage for every point")] = None,
+    collect: Annotated[bool, typer.Option(help="build nothing: re-read the point folders, rewrite the front")] = False,
 ) -> None:
     """Learned bit widths across resource budgets: build and verify every point, write the front."""
     from flow.config.build import apply_config
@@ -81,5 +82,6 @@ def explore(
         references=refs,
         console=console,
         seeds=seed_list,
+        build=not collect,
     )
     console.print(f"[bold green]explore complete[/]: {folder / PARETO_JSON}")

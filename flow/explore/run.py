@@ -60,10 +60,11 @@ def _results(root: Path) -> dict[str, dict]:
 
 def read_point(root: Path) -> dict:
     """A point's record from its build folder's manifests (``verified`` only if every check ran and had
-    0 mismatches and synthesis ran)."""
+    0 mismatches, synthesis ran, and the design review, if it ran, passed)."""
     r = _results(root)
     checks = {f"{s}.{k}": r.get(s, {}).get(k) for s, k in CHECKS}
-    verified = all(v == 0 for v in checks.values()) and "synth" in r
+    review = r.get("report", {}).get("verdict")
+    verified = all(v == 0 for v in checks.values()) and "synth" in r and review in (None, "pass")
     stats_path = root / stage_folder_name(STAGE_NAMES.index("quantize") + 1, "quantize") / LEARNED_BITS
     stats = json.loads(stats_path.read_text()) if stats_path.is_file() else {}
     synth, sim = r.get("synth", {}), r.get("sim", {})
@@ -75,6 +76,7 @@ def read_point(root: Path) -> dict:
         "latency_cycles": sim.get("latency_cycles", synth.get("latency_cycles")),
         "verified": verified,
         "checks": checks,
+        "review": review,
         "ebops": stats.get("ebops"),
         "lut_estimate": stats.get("lut_estimate"),
         "nonzero_weights": stats.get("nonzero_weights"),
@@ -107,13 +109,27 @@ def _build_point(spec: ModelSpec, target: Target, options: BuildOptions, folder:
     t0 = time.perf_counter()
     log = io.StringIO()
     root = build_root(folder, spec, target)
+    console = Console(file=log, width=160)
     try:
-        outcomes = run_build(spec, target, options, folder, Console(file=log, width=160))
+        # Through synthesis first: every check of the point, and nothing after it can lose them.
+        until = options.until or ("synth" if "synth" in STAGE_NAMES else None)
+        outcomes = run_build(spec, target, replace(options, until=until), folder, console)
         ran = [o.stage for o in outcomes if o.status == "ran"]
         rec = {"name": name, "beta": beta, **read_point(root), "stages_ran": ran}
     except Exception as e:  # noqa: BLE001 - one failed point must not stop the exploration
         rec = {"name": name, "beta": beta, **read_point(root), "verified": False, "error": f"{type(e).__name__}: {e}"}
         (folder / "error.txt").write_text(traceback.format_exc())
+    else:
+        if options.until is None and until is not None:  # then the design review (report stage)
+            try:
+                outcomes = run_build(spec, target, options, folder, console)
+                rec["stages_ran"] += [o.stage for o in outcomes if o.status == "ran" and o.stage not in ran]
+            except Exception as e:  # noqa: BLE001 - the review's own failure is recorded, the checks stand
+                rec["report_error"] = f"{type(e).__name__}: {e}"
+                (folder / "error.txt").write_text(traceback.format_exc())
+            review = read_point(root)
+            rec["review"] = review["review"]
+            rec["verified"] = rec["verified"] and review["verified"]
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     (folder / POINT_JSON).write_text(json.dumps(rec, indent=1))
     (folder / "build.log").write_text(log.getvalue())
@@ -133,9 +149,11 @@ def explore(
     references: list[dict] | None = None,
     console: Console | None = None,
     seeds: list[int] | None = None,
+    build: bool = True,
 ) -> list[dict]:
     """Build every point (each beta, with each of ``seeds`` if given) and write the front into ``out``;
-    returns the point records."""
+    returns the point records. ``build=False`` builds nothing: the records are read again from the point
+    folders as they are (their stage manifests), and the front rewritten."""
     console = console or Console()
     options = options or BuildOptions()
     out = Path(out).resolve()
@@ -146,7 +164,7 @@ def explore(
         meta["seeds"] = [int(x) for x in seeds]
     # 1. one float model for every point
     base = out / "base"
-    if options.checkpoint is None:
+    if options.checkpoint is None and build:
         console.print(f"[bold]explore[/] {spec.name}: float model (shared by every point)")
         run_build(spec, target, replace(options, until="train"), base, console)
         ckpt = build_root(base, spec, target) / stage_folder_name(2, "train") / FLOAT_MODEL
@@ -180,6 +198,18 @@ def explore(
         f"({len(old)} with earlier results; finished stages are skipped)"
     )
     t0 = time.perf_counter()
+    if not build:
+        for args in jobs_list:
+            spec_i, folder, name, beta = args[0], args[3], args[4], args[5]
+            root = build_root(folder, spec_i, target)
+            if root.is_dir():
+                rec = {**old.get(name, {}), "name": name, "beta": beta, **read_point(root)}
+                if rec["verified"] and "error" in rec:  # raised after every check passed (kept as a note)
+                    rec["report_error"] = rec.pop("error")
+                points.append(rec)
+        publish()
+        console.print(f"[bold]explore[/]: {len(points)} of {len(jobs_list)} points read from their folders")
+        return points
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
         pending = {pool.submit(_build_point, *args): args[4] for args in jobs_list}

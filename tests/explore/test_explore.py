@@ -8,8 +8,9 @@ import pytest
 from flow.config.targets import get_target
 from flow.config.zoo import get_model
 from flow.explore.front import PARETO_JSON, PARETO_MD, mark_front, parse_reference, write_front
-from flow.explore.run import explore, point_spec
+from flow.explore.run import explore, point_name, point_spec, read_point
 from flow.options import BuildOptions
+from flow.pipeline import STAGE_NAMES
 
 
 def test_front_marks_non_dominated_verified_points():
@@ -33,6 +34,31 @@ def test_front_files(tmp_path):
 def test_point_spec_sets_learned_mode_and_beta():
     s = point_spec(get_model("jsc-small"), 3e-6, {"epochs": 5})
     assert s.quant.mode == "learned" and dict(s.quant.learned) == {"beta": 3e-6, "epochs": 5}
+    s = point_spec(get_model("jsc-small"), 3e-6, {"epochs": 5}, seed=7)
+    assert dict(s.quant.learned) == {"beta": 3e-6, "epochs": 5, "seed": 7}
+    assert (point_name(3e-6), point_name(3e-6, 7)) == ("beta-3e-06", "beta-3e-06-s7")
+
+
+def test_unverified_when_the_review_fails(tmp_path):
+    from flow.artifacts import write_manifest
+
+    root = tmp_path / "m" / "t"
+    results = {
+        "reference": {"qat_vs_reference_mismatches": 0, "int_accuracy": 0.6},
+        "onnx": {"qonnx_mismatches": 0},
+        "hls4ml": {"mismatches": 0},
+        "sim": {"mismatches": 0, "latency_cycles": 4},
+        "synth": {"lut": 100, "ff": 10, "dsp": 0},
+        "report": {"verdict": "pass"},
+    }
+    for i, name in enumerate(STAGE_NAMES):
+        if name in results:
+            d = root / f"{i + 1:02d}_{name}"
+            d.mkdir(parents=True)
+            write_manifest(d, {"stage": name, "results": results[name]})
+    assert read_point(root)["verified"] is True
+    write_manifest(root / f"{STAGE_NAMES.index('report') + 1:02d}_report", {"results": {"verdict": "fail"}})
+    assert read_point(root)["verified"] is False
 
 
 @pytest.mark.slow
@@ -52,3 +78,7 @@ def test_explore_resumes(tmp_path):
     for p in doc["points"]:
         assert set(p) >= {"accuracy", "lut", "ff", "dsp", "latency_cycles", "verified", "on_front", "build"}
         assert p["verified"] is False  # not synthesized: never verified
+    # --collect: nothing is built, the records are read again from the folders
+    collected = explore(spec, get_target("xcu250"), [1e-4, 1e-3], tmp_path, opts, learned=learned, build=False)
+    assert {p["name"]: p["accuracy"] for p in collected} == {p["name"]: p["accuracy"] for p in doc["points"]}
+    assert not any("stages_ran" in p and p["stages_ran"] for p in collected)
