@@ -162,7 +162,7 @@ def _requant_params(in_frac: int, out: FixedType) -> dict:
     return {
         "shift": in_frac - out.frac,
         "out_signed": int(out.signed),
-        "rnd": int(out.rounding is Rounding.RND),
+        "rnd": {Rounding.TRN: 0, Rounding.RND: 1, Rounding.RND_CONV: 2}[out.rounding],
         "sat": int(out.overflow is Overflow.SAT),
     }
 

@@ -119,6 +119,14 @@ def context(graph: AdderGraph, sched: Schedule, module: str, *, comment: str = "
                 node, neg = _val(f"a{o}", aw, True), False
             else:
                 d["wrap"] = None
+            # Half to even (stg.conv): on a tie (the dropped bits of acc + add all zero) the lowest kept bit
+            # of m is cleared. Below bit u (or the output's shift) those bits are the constant's.
+            conv = None
+            if stg.conv and stg.shift > 0:
+                low = min(0 if out.wrap else out.shift, stg.shift)
+                k_total = stg.add if out.wrap else out.const + stg.add
+                if k_total & ((1 << low) - 1) == 0:  # else no tie is possible: plain RND
+                    conv = {"d": dd}
             rlo, rhi = (mlo >> dd) << stg.lshift, (mhi >> dd) << stg.lshift
             rw, rs = bits_for(rlo, rhi)
             hk, lk = _clamp_kind(stg.hi, stg.lo, rw, rs)
@@ -142,6 +150,7 @@ def context(graph: AdderGraph, sched: Schedule, module: str, *, comment: str = "
                 rhi=rhi,
                 hi=hk,
                 lo=lk,
+                conv=conv,
                 hi_code=(stg.hi or 0) & mask,
                 lo_code=(stg.lo or 0) & mask,
             )
