@@ -115,3 +115,54 @@ def test_narrow_accumulator_keeps_low_bits():
     text = generate_rtl(g2, arithmetic="dsp")["m_fc1.v"]
     assert "wire signed [5:0] x0 = in_data[5:0];" in text
     assert "unused_inputs" in text
+
+
+def test_shiftadd_blocks_fuse_relu_and_have_no_multipliers():
+    g = random_graph((16, 8, 5), seed=3, scale_shift=True, name="m")
+    d = build_design(g)
+    assert [b.name for b in d.layers] == ["bn0+relu0", "fc1+relu1", "fc2"]
+    assert [b.layers for b in d.layers][0] == ("bn0", "relu0") and d.layers[0].kind == "scaleshift+relu"
+    for b in d.layers:
+        code = [ln for ln in d.files[b.file].splitlines() if not ln.lstrip().startswith("//")]
+        assert not any(" * " in ln for ln in code), b.name
+        assert b.info["arithmetic"] == "shiftadd" and b.info["adders"] > 0 and b.info["est_lut"] > 0
+
+
+def test_latency_budget_and_adder_levels():
+    from flow.rtl.generate import DEFAULT_ADDER_LEVELS, RtlSettings
+
+    g = random_graph((10, 8, 5), seed=1, weight_bits=8, name="m")
+    default = build_design(g)
+    assert default.adder_levels == DEFAULT_ADDER_LEVELS
+    one = build_design(g, adder_levels=1)
+    assert one.latency > default.latency and one.adder_levels == 1
+    for budget in sorted({len(default.layers) + 1, default.latency, (default.latency + one.latency) // 2}):
+        d = build_design(g, latency=budget)
+        assert d.latency <= budget
+        if d.adder_levels > 1:  # the fewest levels per stage that meet the budget
+            assert build_design(g, adder_levels=d.adder_levels - 1).latency > budget
+    with pytest.raises(ConfigError, match="cannot be met"):
+        build_design(g, latency=len(default.layers) - 1)
+    with pytest.raises(ConfigError):
+        RtlSettings(latency=8, adder_levels=3)
+    with pytest.raises(ConfigError):
+        RtlSettings(arithmetic="lut")
+
+
+def test_python_model_of_each_block_equals_the_reference():
+    """The adder graph's exact integer model equals flow.ir.reference, block by block, on random codes."""
+    import torch
+
+    from flow.ir.reference import run_layer
+    from flow.ir.synthetic import random_codes
+    from flow.rtl.generate import RtlSettings, plan_blocks
+
+    g = random_graph((12, 10, 6, 4), seed=7, scale_shift=True, weight_bits=7, name="m")
+    plans, _ = plan_blocks(g, RtlSettings())
+    x = torch.from_numpy(random_codes(g, 300, seed=2))
+    for plan in plans:
+        xin = x
+        for layer in plan.layers:
+            x = run_layer(layer, x)
+        got = np.array([plan.graph.evaluate(row) for row in xin.numpy().tolist()])
+        assert np.array_equal(got, x.numpy()), plan.layers[0].name
