@@ -65,12 +65,15 @@ def build_verilator(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     log=None,
+    random_init: bool = False,
 ) -> VerilatorBuild:
     """Build (or reuse) a cocotb-ready Verilator model of ``sources`` (keys of ``files``).
 
     ``public`` lists the modules whose signals cocotb may read and write (default: the toplevel
     only). ``opt`` is the C++ optimization level of the model code: ``-O1`` compiles several times
     faster than Verilator's default ``-Os`` on large unrolled designs and simulates about as fast.
+    ``random_init``: ``--x-initial unique`` instead of ``fast``, so that every register without an
+    initializer can start at a random value at run time (plusargs of :func:`random_init_plusargs`).
     """
     tool = find_verilator()
     require_build_tools()
@@ -82,7 +85,7 @@ def build_verilator(
         "--x-assign",
         "fast",
         "--x-initial",
-        "fast",
+        "unique" if random_init else "fast",
         "-Wno-fatal",
         "-Wno-lint",
         "-Wno-style",
@@ -176,6 +179,12 @@ def build_verilator(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return VerilatorBuild(final, toplevel, time.perf_counter() - t0, False)
+
+
+def random_init_plusargs(seed: int) -> list[str]:
+    """Run-time plusargs of a ``random_init`` build: every register starts at a random value drawn
+    from ``seed`` (Verilator's ``+verilator+rand+reset+2``)."""
+    return ["+verilator+rand+reset+2", f"+verilator+seed+{int(seed) + 1}"]
 
 
 # Verilator's runtime library objects: the same for every model built with the same flags, and

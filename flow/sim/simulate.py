@@ -11,6 +11,7 @@ or handshake mismatch raises :class:`MismatchError` naming the vector, the first
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from flow.errors import MismatchError, ToolError
 from flow.ir.graph import QuantGraph
 from flow.ir.reference import forward, iter_layers
 from flow.rtl.generate import RtlDesign, build_design
-from flow.sim.build import VerilatorBuild, build_verilator
+from flow.sim.build import VerilatorBuild, build_verilator, random_init_plusargs
 from flow.sim.check import read_capture, valid_pattern
 from flow.sim.codec import pack_bytes
 from flow.sim.harness import harness_name, record_bytes, render_harness
@@ -30,6 +31,21 @@ from flow.tools import find_verilator
 from flow.workdir import work_folder
 
 TEST_MODULE = "flow.sim.cocotb_bench"
+RANDOM_INIT_ENV = "FLOW_SIM_RANDOM_INIT"  # an integer seed: simulate with random register initialization
+
+
+def random_init_seed(random_init: int | None = None) -> int | None:
+    """The random-initialization seed: ``random_init`` when given, else ``$FLOW_SIM_RANDOM_INIT``
+    (unset or empty: off)."""
+    if random_init is not None:
+        return int(random_init)
+    env = os.environ.get(RANDOM_INIT_ENV, "").strip()
+    if not env:
+        return None
+    try:
+        return int(env)
+    except ValueError:
+        raise ToolError(f"${RANDOM_INIT_ENV} must be an integer seed, got {env!r}") from None
 
 
 @dataclass(frozen=True)
@@ -69,14 +85,21 @@ class SimResult:
 
 
 def harness_build(
-    design: RtlDesign, files: dict[str, str] | None = None, *, cache_dir: Path | None = None
+    design: RtlDesign,
+    files: dict[str, str] | None = None,
+    *,
+    cache_dir: Path | None = None,
+    random_init: bool = False,
 ) -> VerilatorBuild:
-    """Build (or reuse) the Verilator model of ``design`` inside its harness."""
+    """Build (or reuse) the Verilator model of ``design`` inside its harness. ``random_init``: a
+    build whose registers start random (run it with :func:`flow.sim.build.random_init_plusargs`)
+    and whose harness fills the valid pipelines before a one-cycle reset (``render_harness``'s
+    ``reset_valid``), so that a missing reset shows."""
     name = harness_name(design)
-    hfile, htext = render_harness(design)
+    hfile, htext = render_harness(design, reset_valid=random_init)
     all_files = dict(files if files is not None else design.files)
     all_files[hfile] = htext
-    return build_verilator(all_files, [*design.sources, hfile], name, cache_dir=cache_dir)
+    return build_verilator(all_files, [*design.sources, hfile], name, cache_dir=cache_dir, random_init=random_init)
 
 
 def _write_stimulus(path: Path, codes: np.ndarray, width: int, flags: np.ndarray, seed: int) -> np.ndarray:
@@ -140,6 +163,7 @@ def simulate(
     work_dir: str | Path | None = None,
     cache_dir: str | Path | None = None,
     localize: bool = True,
+    random_init: int | None = None,
 ) -> SimResult:
     """Simulate the RTL of ``graph`` on input ``codes`` ``[N, n_in]`` and check it against the reference.
 
@@ -160,7 +184,11 @@ def simulate(
     if codes.ndim != 2 or codes.shape[1] != graph.n_inputs:
         raise MismatchError(f"input codes must be [N, {graph.n_inputs}], got {list(codes.shape)}")
     design = design or build_design(graph)
-    build = harness_build(design, files, cache_dir=Path(cache_dir) if cache_dir else None)
+    rseed = random_init_seed(random_init)
+    build = harness_build(
+        design, files, cache_dir=Path(cache_dir) if cache_dir else None, random_init=rseed is not None
+    )
+    init_args = [] if rseed is None else random_init_plusargs(rseed)
 
     with work_folder(work_dir, "flow_sim_") as work:
         t0 = time.perf_counter()
@@ -185,11 +213,12 @@ def simulate(
             "rec_bytes": record_bytes(design.in_bits),
         }
         plusargs = [f"+flow_stim={stim}", f"+flow_out={cfg['out']}"] if mode == "stream" else []
+        plusargs += init_args
         report = _run_cocotb(build, work, mode, cfg, plusargs)
         run_seconds = time.perf_counter() - t0
         got = np.load(cfg["got"])
         if not report["ok"]:
-            _raise_mismatch(graph, design, build, codes, expected, report, work, localize)
+            _raise_mismatch(graph, design, build, codes, expected, report, work, localize, init_args)
         n = len(codes)
         return SimResult(
             vectors=n,
@@ -218,6 +247,7 @@ def _raise_mismatch(
     report: dict,
     work: Path,
     localize: bool,
+    init_args: list[str] = (),
 ) -> None:
     n = report["vectors"]
     if report["handshake_errors"]:
@@ -229,7 +259,7 @@ def _raise_mismatch(
     where = ""
     if localize:
         try:
-            where = _localize(graph, design, build, codes, report["mismatch_rows"], work)
+            where = _localize(graph, design, build, codes, report["mismatch_rows"], work, init_args)
         except (ToolError, OSError, ValueError) as exc:  # diagnosis is best effort
             where = f" (could not localize the layer: {exc})"
     raise MismatchError(
@@ -240,7 +270,13 @@ def _raise_mismatch(
 
 
 def _localize(
-    graph: QuantGraph, design: RtlDesign, build: VerilatorBuild, codes: np.ndarray, rows: list[int], work: Path
+    graph: QuantGraph,
+    design: RtlDesign,
+    build: VerilatorBuild,
+    codes: np.ndarray,
+    rows: list[int],
+    work: Path,
+    init_args: list[str] = (),
 ) -> str:
     """Re-run the failing vectors with per-layer probes; name the first layer whose output differs."""
     sub = codes[rows]
@@ -269,7 +305,11 @@ def _localize(
     }
     prefix = probe_dir / "layer"
     _run_cocotb(
-        build, probe_dir, "stream", cfg, [f"+flow_stim={stim}", f"+flow_out={cfg['out']}", f"+flow_probe={prefix}"]
+        build,
+        probe_dir,
+        "stream",
+        cfg,
+        [f"+flow_stim={stim}", f"+flow_out={cfg['out']}", f"+flow_probe={prefix}", *init_args],
     )
     # One probe per RTL block; a block may cover several graph layers (a Dense with its ReLU fused),
     # and its output is the reference output of the last one.
