@@ -539,7 +539,7 @@ def run_build(
                 f"{stage_index(stage.name) + 1:02d} {stage.name:<10} {mark} "
                 f"[dim]{outcome.seconds:7.1f} s[/]  {outcome.results.headline}"
             )
-            for line in getattr(outcome.results, "warnings", ()) or ():
+            for line in outcome.results.warning_lines():
                 warn.print(f"[bold yellow]warning:[/] {escape(line)}")
             if stage.name == "data":
                 note = check_test_set(outcome.results, options, last)

@@ -41,6 +41,10 @@ class StageResult:
 
     stage: ClassVar[str] = ""
 
+    def warning_lines(self) -> tuple[str, ...]:
+        """One-line warnings the build prints after this stage (none unless a stage says so)."""
+        return ()
+
 
 @dataclass(frozen=True, kw_only=True)
 class DataResult(StageResult):
@@ -96,6 +100,10 @@ class QuantizeResult(StageResult):
     # Degenerate precisions (flow.config.degenerate): explicit frac outside 0..width, a layer whose
     # output is constant, an unsigned type on a value that goes negative. One line each.
     warnings: tuple[str, ...] = omitted(())
+
+    def warning_lines(self) -> tuple[str, ...]:
+        return self.warnings
+
     # An imported quantized model: "imported" (its graph kept, no QAT), and the exact-to-original check:
     # the original file run by qonnx's executor vs the integer reference on every test vector
     # ({runtime, file, vectors, mismatches, first}).
