@@ -30,6 +30,9 @@ def explore(
     latency: Annotated[int | None, typer.Option(help="RTL latency budget in cycles for every point")] = None,
     adder_levels: Annotated[int | None, typer.Option(help="adder levels per pipeline stage for every point")] = None,
     collect: Annotated[bool, typer.Option(help="build nothing: re-read the point folders, rewrite the front")] = False,
+    backend: Annotated[str, typer.Option(help="local (process pool) or ray (one task per point)")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (auto, HOST:PORT); none: start one")] = None,
+    retries: Annotated[int, typer.Option(help="attempts after a failed or lost point (Ray backend)")] = 2,
 ) -> None:
     """Learned bit widths across resource budgets: build and verify every point, write the front."""
     from flow.config.build import apply_config
@@ -83,5 +86,8 @@ def explore(
         console=console,
         seeds=seed_list,
         build=not collect,
+        backend=backend,
+        address=address,
+        retries=retries,
     )
     console.print(f"[bold green]explore complete[/]: {folder / PARETO_JSON}")

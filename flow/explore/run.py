@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import multiprocessing
+import tempfile
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -136,6 +137,72 @@ def _build_point(spec: ModelSpec, target: Target, options: BuildOptions, folder:
     return rec
 
 
+def build_point_remote(
+    spec: ModelSpec, target: Target, options: BuildOptions, inputs: dict[str, bytes], name: str, beta
+) -> dict:
+    """One point on a cluster worker that shares no file system with the head: the float checkpoint (and
+    a dataset file, if any) arrive as bytes, the point is built in a scratch folder, and the folder goes
+    back as bytes (:func:`flow.studies.backends.pack_folder`) for the head to write where the local
+    backend would have. Raises when the build failed, so the backend retries it."""
+    from flow.studies.backends import pack_folder
+
+    with tempfile.TemporaryDirectory(prefix="flow_point_") as tmp:
+        tmp = Path(tmp)
+        paths = {}
+        for key, data in inputs.items():
+            (tmp / key).write_bytes(data)
+            paths[key] = tmp / key
+        opts = replace(options, checkpoint=paths.get(FLOAT_MODEL), data=paths.get("data", options.data))
+        folder = tmp / "point"
+        rec = _build_point(spec, target, opts, folder, name, beta)
+        if "error" in rec:
+            raise RuntimeError(f"point {name}: {rec['error']}")
+        return {"record": rec, "files": pack_folder(folder)}
+
+
+def _explore_on_cluster(jobs_list, old, points, publish, console, options, target, backend, address, retries, jobs):
+    """Run the points as tasks of ``backend`` (:func:`flow.studies.backends.run_tasks`); a point whose
+    record is already in its folder is kept (an interrupted exploration resumes point by point)."""
+    from flow.studies.backends import Task, make_backend, run_tasks, unpack_files
+
+    todo = []
+    for args in jobs_list:
+        rec = old.get(args[4])
+        if rec is not None and "error" not in rec:
+            points.append(rec)
+        else:
+            todo.append(args)
+    publish()
+    inputs = {FLOAT_MODEL: Path(options.checkpoint).read_bytes()}
+    if options.data is not None:
+        inputs["data"] = Path(options.data).read_bytes()
+    t0 = time.perf_counter()
+    with make_backend(backend, address, workers=jobs) as be:
+        shared = be.share(inputs)
+        tasks = [Task(build_point_remote, (a[0], target, options, shared, a[4], a[5]), name=a[4]) for a in todo]
+
+        def done(i: int, outcome) -> None:
+            spec_i, folder, name, beta = todo[i][0], todo[i][3], todo[i][4], todo[i][5]
+            if outcome.ok:
+                rec = outcome.value["record"]
+                unpack_files(folder, outcome.value["files"], last=[POINT_JSON])
+                rec["build"] = str(build_root(folder, spec_i, target))  # where the head keeps it
+                (folder / POINT_JSON).write_text(json.dumps(rec, indent=1))
+            else:
+                rec = {"name": name, "beta": beta, "verified": False, "error": outcome.error}
+            points.append(rec)
+            publish()
+            status = "[green]verified[/]" if rec.get("verified") else f"[red]NOT verified[/] {rec.get('error', '')}"
+            console.print(
+                f"[{len(points)}/{len(jobs_list)}] {name:<14} LUT {rec.get('lut')}  {status} "
+                f"(elapsed {time.perf_counter() - t0:.0f} s, on {outcome.node or '?'})"
+            )
+
+        run_tasks(tasks, be, retries=retries, on_done=done, total=len(tasks))
+    publish()
+    return points
+
+
 def explore(
     spec: ModelSpec,
     target: Target,
@@ -150,6 +217,9 @@ def explore(
     console: Console | None = None,
     seeds: list[int] | None = None,
     build: bool = True,
+    backend: str = "local",
+    address: str | None = None,
+    retries: int = 2,
 ) -> list[dict]:
     """Build every point (each beta, with each of ``seeds`` if given) and write the front into ``out``;
     returns the point records. ``build=False`` builds nothing: the records are read again from the point
@@ -210,6 +280,10 @@ def explore(
         publish()
         console.print(f"[bold]explore[/]: {len(points)} of {len(jobs_list)} points read from their folders")
         return points
+    if backend != "local" or address is not None:
+        return _explore_on_cluster(
+            jobs_list, old, points, publish, console, options, target, backend, address, retries, jobs
+        )
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
         pending = {pool.submit(_build_point, *args): args[4] for args in jobs_list}
