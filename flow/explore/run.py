@@ -86,7 +86,8 @@ def read_point(root: Path) -> dict:
         "seed": (stats.get("settings") or {}).get("seed"),
         "adder_levels": r.get("rtl", {}).get("adder_levels"),
         "clock_mhz": synth.get("clock_mhz"),
-        "shiftadd_lut_estimate": _shiftadd(root),
+        # the rtl stage's own cost-model figure (its solved, scheduled blocks) when it ran, else ours
+        "shiftadd_lut_estimate": r.get("rtl", {}).get("est_lut") or _shiftadd(root),
         "build": str(root),
     }
 
