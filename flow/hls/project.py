@@ -192,8 +192,10 @@ def convert(
             part=target.part,
             clock_period=round(target.clock_ns, 6),
             io_type="io_parallel",
-            # No .txt copies: the C simulation is compiled from firmware/weights/*.h, what synthesis reads.
-            write_weights_txt=False,
+            # The C simulation loads firmware/weights/*.txt at run time (compiling the headers' constants
+            # into the C-sim took g++ -O3 over ten minutes on jsc-large); the headers, which synthesis
+            # reads, are compared with the graph value by value (flow.hls.verify.check_weight_headers).
+            write_weights_txt=True,
         )
     return HlsProject(graph, hm, project_dir, project_name, backend, precision_table(graph))
 
