@@ -12,17 +12,25 @@ stage runs, ``ctx.dir(other)`` or ``ctx.results(other)`` of a stage it does not 
 unchanged (and whose files are intact) is skipped on the next run; ``--force`` reruns everything and
 ``--until STAGE`` stops after that stage.
 
+Stages run in the order of their ``needs``, not strictly one after another: a stage marked
+``background`` (Yosys synthesis) starts in a worker thread as soon as its needs are met, and the
+stages it needs are run first, so on two cores synthesis overlaps the checks (reference, ONNX,
+hls4ml C-sim, RTL simulation). Background stages only drive external processes given absolute paths
+and an explicit working folder (hls4ml's C-sim compile changes the process's working folder, so it
+stays in the main thread). Stage lines are printed as stages finish; the results keep STAGES order.
+
 Data flow::
 
     01_data -> 02_train -> 03_quantize -> 04_reference -> 05_onnx
                                                        -> 06_hls4ml
-                                                       -> 07_rtl -> 08_sim
-                                                                 -> 09_synth
-                                                                           -> 10_report
+                                       -> 07_rtl ----------------------------> 08_sim (also needs 04)
+                                                 -> 09_synth (background)
+                                                                           -> 10_report (needs all)
 """
 
 from __future__ import annotations
 
+import concurrent.futures as futures
 import contextlib
 import hashlib
 import importlib
@@ -85,6 +93,7 @@ class Stage:
     needs: tuple[str, ...] = ()  # earlier stages whose folders or results it reads (enforced)
     tools: tuple[str, ...] = ()  # Python distributions whose versions go into the manifest
     summary: str = ""
+    background: bool = False  # runs in a worker thread beside the main-thread stages (see the module doc)
 
     @property
     def module_name(self) -> str:
@@ -149,6 +158,7 @@ STAGES: tuple[Stage, ...] = (
         ("quantize", "rtl"),
         (),
         "Yosys synthesis: resources, utilization, logic depth",
+        background=True,
     ),
     Stage(
         "report",
@@ -512,37 +522,119 @@ def check_test_set(data: StageResult, options: BuildOptions, last: int) -> str |
 def run_build(
     model: ModelSpec, target: Target, options: BuildOptions, out: Path = Path("build"), console: Console | None = None
 ) -> list[StageOutcome]:
-    """Run the stages in order (up to ``options.until``); returns what each did.
+    """Run the stages (up to ``options.until``) as their ``needs`` allow; returns what each did, in
+    STAGES order.
 
-    One build at a time per folder (:func:`build_lock`). A KeyboardInterrupt propagates: the stage it
-    stops has written no manifest, so the next run redoes it.
+    Background stages run in worker threads while the main thread goes on (see the module doc); a
+    failure anywhere waits for the running stages to end, then raises. One build at a time per folder
+    (:func:`build_lock`). A KeyboardInterrupt propagates: a stage it stops has written no manifest, so
+    the next run redoes it.
     """
     console = console or Console()
-    warn = Console(stderr=True, highlight=False, soft_wrap=True)
     last = stage_index(options.until) if options.until else len(STAGES) - 1
-    outcomes: list[StageOutcome] = []
-    upstream: dict[str, str] = {}
     root = build_root(out, model, target)
     make_root(root)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with build_lock(root, console), Progress(*columns, console=console, transient=True) as bar:
         ctx = BuildContext(model, target, options, root, console, bar)
-        for stage in STAGES[: last + 1]:
-            task = bar.add_task(f"[bold]{stage_index(stage.name) + 1:02d} {stage.name}[/] {stage.summary}", total=None)
-            try:
-                outcome, upstream[stage.name] = run_stage(ctx, stage, upstream)
-            finally:
-                bar.remove_task(task)
-            outcomes.append(outcome)
-            mark = "[green]done[/]" if outcome.status == "ran" else "[dim]up to date[/]"
-            console.print(
-                f"{stage_index(stage.name) + 1:02d} {stage.name:<10} {mark} "
-                f"[dim]{outcome.seconds:7.1f} s[/]  {outcome.results.headline}"
-            )
-            for line in outcome.results.warning_lines():
-                warn.print(f"[bold yellow]warning:[/] {escape(line)}")
-            if stage.name == "data":
-                note = check_test_set(outcome.results, options, last)
-                if note:
-                    warn.print(f"[bold yellow]warning:[/] {escape(note)}")
-    return outcomes
+        run = _Schedule(ctx, STAGES[: last + 1], last)
+        return run.all()
+
+
+def execution_order(stages: tuple[Stage, ...]) -> list[Stage]:
+    """The order in which the main thread takes up ``stages``: STAGES order, except that a stage a
+    background stage needs (directly or through others) comes before the rest, so that the
+    background stage can start as early as possible. Always a topological order of ``needs``."""
+    names = {s.name for s in stages}
+    by_name = {s.name: s for s in stages}
+    feeds: set[str] = set()
+
+    def mark(name: str) -> None:
+        for need in by_name[name].needs:
+            if need in names and need not in feeds:
+                feeds.add(need)
+                mark(need)
+
+    for s in stages:
+        if s.background:
+            mark(s.name)
+    order: list[Stage] = []
+    todo = list(stages)
+    while todo:
+        ready = [s for s in todo if all(n in {o.name for o in order} or n not in names for n in s.needs)]
+        pick = min(ready, key=lambda s: (s.name not in feeds, stage_index(s.name)))
+        order.append(pick)
+        todo.remove(pick)
+    return order
+
+
+class _Schedule:
+    """One build's stages: main-thread stages in :func:`execution_order`, background stages in
+    worker threads as soon as their needs are done."""
+
+    def __init__(self, ctx: BuildContext, stages: tuple[Stage, ...], last: int) -> None:
+        self.ctx, self.last, self.stages = ctx, last, stages
+        self.order = execution_order(stages)
+        self.names = {s.name for s in stages}
+        self.upstream: dict[str, str] = {}
+        self.outcomes: dict[str, StageOutcome] = {}
+        self.running: dict[futures.Future, Stage] = {}
+        self.warn = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def _ready(self, stage: Stage) -> bool:
+        return all(n in self.outcomes or n not in self.names for n in stage.needs)
+
+    def _run(self, stage: Stage) -> tuple[StageOutcome, str]:
+        bar = self.ctx.progress_bar
+        task = bar.add_task(f"[bold]{stage_index(stage.name) + 1:02d} {stage.name}[/] {stage.summary}", total=None)
+        try:
+            return run_stage(self.ctx, stage, dict(self.upstream))
+        finally:
+            bar.remove_task(task)
+
+    def _record(self, stage: Stage, outcome: StageOutcome, ohash: str) -> None:
+        self.outcomes[stage.name], self.upstream[stage.name] = outcome, ohash
+        mark = "[green]done[/]" if outcome.status == "ran" else "[dim]up to date[/]"
+        self.ctx.console.print(
+            f"{stage_index(stage.name) + 1:02d} {stage.name:<10} {mark} "
+            f"[dim]{outcome.seconds:7.1f} s[/]  {outcome.results.headline}"
+        )
+        for line in outcome.results.warning_lines():
+            self.warn.print(f"[bold yellow]warning:[/] {escape(line)}")
+        if stage.name == "data":
+            note = check_test_set(outcome.results, self.ctx.options, self.last)
+            if note:
+                self.warn.print(f"[bold yellow]warning:[/] {escape(note)}")
+
+    def _collect(self, wait: bool) -> None:
+        """Record the background stages that have finished (waiting for one when ``wait``)."""
+        if not self.running:
+            return
+        done, _ = futures.wait(self.running, timeout=None if wait else 0, return_when=futures.FIRST_COMPLETED)
+        for fut in sorted(done, key=lambda f: stage_index(self.running[f].name)):
+            stage = self.running.pop(fut)
+            self._record(stage, *fut.result())
+
+    def all(self) -> list[StageOutcome]:
+        todo = list(self.order)
+        pool = futures.ThreadPoolExecutor(max_workers=max(1, sum(s.background for s in todo)))
+        try:
+            while todo or self.running:
+                self._collect(wait=False)
+                for stage in [s for s in todo if s.background and self._ready(s)]:
+                    todo.remove(stage)
+                    self.running[pool.submit(self._run, stage)] = stage
+                main = next((s for s in todo if not s.background and self._ready(s)), None)
+                if main is not None:
+                    todo.remove(main)
+                    self._record(main, *self._run(main))
+                elif self.running:
+                    self._collect(wait=True)
+                elif todo:  # cannot happen for a topological STAGES; say so rather than spin
+                    raise FlowError(f"stages {[s.name for s in todo]} wait for stages that are not run")
+        except BaseException:
+            futures.wait(self.running)  # never leave a stage writing into the folder after the lock is gone
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        return [self.outcomes[s.name] for s in self.stages if s.name in self.outcomes]

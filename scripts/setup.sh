@@ -31,4 +31,6 @@ else
 fi
 
 say "tools"
-$PY -m flow doctor
+# which tools were found; --prepare also compiles Verilator's runtime library once for this machine
+# (flow.sim.build.prepare_runtime), so that the first build does not spend ~18 CPU-s on it
+$PY -m flow doctor --prepare

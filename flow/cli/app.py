@@ -170,7 +170,14 @@ def targets() -> None:
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    prepare: bool = typer.Option(
+        False,
+        "--prepare",
+        help="also compile Verilator's runtime library once for this machine (about 18 CPU-s), "
+        "so that the first build does not",
+    ),
+) -> None:
     """Check the tools each stage needs; exit 1 if a required one is missing."""
     from flow.cli.doctor import checks
     from flow.errors import ToolError
@@ -184,3 +191,10 @@ def doctor() -> None:
     missing = [c.name for c in results if c.required and not c.found]
     if missing:
         raise ToolError(f"required tools missing: {', '.join(missing)} (see the table above)")
+    if prepare:
+        from flow.sim.build import prepare_runtime, runtime_cache_root
+
+        with console.status("compiling Verilator's runtime library"):
+            builds = prepare_runtime()
+        spent = sum(b.seconds for b in builds)
+        console.print(f"Verilator runtime library ready in {runtime_cache_root()} ({spent:.1f} s)")

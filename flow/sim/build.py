@@ -10,6 +10,13 @@ runs tests on it.
 
 Builds are cached by a hash of every input (sources, flags, tool versions): the same RTL is built
 once per machine (``$FLOW_SIM_CACHE``, default ``~/.cache/flow/verilator``).
+
+Verilator's runtime library (``verilated.cpp``, its VPI, timing and thread support) does not depend
+on the design but takes about 18 CPU-seconds to compile, as long as the C++ of jsc-medium itself.
+It is compiled once per machine and set of flags into its own cache (``$FLOW_SIM_RUNTIME_CACHE``,
+default ``~/.cache/flow/verilator-runtime``) and copied into every new build.
+:func:`prepare_runtime` (``flow doctor --prepare``, run by ``scripts/setup.sh``) compiles it ahead
+of the first build; without it, the first build compiles it.
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ class VerilatorBuild:
 def cache_root() -> Path:
     env = os.environ.get("FLOW_SIM_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "flow" / "verilator"
+
+
+def runtime_cache_root() -> Path:
+    env = os.environ.get("FLOW_SIM_RUNTIME_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "flow" / "verilator-runtime"
 
 
 def _cocotb_paths() -> tuple[Path, Path, str]:
@@ -156,12 +168,13 @@ def build_verilator(
             "CFG_CXXFLAGS_PCH_I=-include",
             "CFG_CXXFLAGS_NO_UNUSED=-Wno-unused -Wno-unused-parameter",
         ]
-        runtime = root / (
+        runtime = runtime_cache_root() / (
             "runtime-"
             + hashlib.sha256(
                 "\0".join([BUILD_VERSION, tool.version, str(tool.exe), compiler, *flags, *make_vars]).encode()
             ).hexdigest()[:16]
         )
+        runtime.parent.mkdir(parents=True, exist_ok=True)
         _reuse_runtime(runtime, work)
         make = ["make", "-j", str(n_jobs), "-C", str(work), "-f", "Vtop.mk", "VM_TRACE=0", *make_vars]
         _run(make, env, work / "make.log", "make (C++ build of the Verilator model)")
@@ -179,6 +192,26 @@ def build_verilator(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return VerilatorBuild(final, toplevel, time.perf_counter() - t0, False)
+
+
+PREPARE_TOP = "flow_prepare"
+PREPARE_SOURCE = f"""`default_nettype none
+// A self-clocking empty design (as the harnesses are): building it compiles and caches Verilator's
+// runtime library, timing support included.
+module {PREPARE_TOP};
+    reg clk = 1'b0;  // toggles every time unit
+    always #1 clk = ~clk;
+endmodule
+"""
+
+
+def prepare_runtime(cache_dir: Path | None = None) -> list[VerilatorBuild]:
+    """Compile Verilator's runtime library for the flags the simulations use (ordinary and
+    ``random_init`` builds) by building an empty design; a no-op when already cached."""
+    files = {f"{PREPARE_TOP}.v": PREPARE_SOURCE}
+    with tempfile.TemporaryDirectory() as tmp:
+        where = Path(cache_dir) if cache_dir is not None else Path(tmp)
+        return [build_verilator(files, list(files), PREPARE_TOP, cache_dir=where, random_init=r) for r in (False, True)]
 
 
 def random_init_plusargs(seed: int) -> list[str]:
@@ -205,7 +238,7 @@ def _reuse_runtime(runtime: Path, work: Path) -> None:
 
 def _save_runtime(runtime: Path, work: Path) -> None:
     if (runtime / "ok").is_file() or not all((work / f"{s}.o").is_file() for s in _RUNTIME_OBJS):
-        return
+        return  # already saved, or a design that does not use all of it (then it is not saved)
     tmp = Path(tempfile.mkdtemp(prefix=".runtime-", dir=runtime.parent))
     for stem in _RUNTIME_OBJS:
         for ext in (".o", ".d"):
