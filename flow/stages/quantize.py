@@ -18,6 +18,7 @@ from flow.data import CLASS_NAMES, FEATURE_NAMES
 from flow.errors import MismatchError
 from flow.ir.graph import QuantGraph, precision_rows
 from flow.quantize.quantize_model import quantize_model
+from flow.quantize.runner import run_quantizer
 from flow.results import QuantizeResult
 from flow.stages.data import load_split
 from flow.train.fit import Arrays
@@ -108,22 +109,18 @@ def run(ctx) -> QuantizeResult:
 
         return run_learned(ctx, out, float_model, train, val, mean, std)
     epochs = ctx.model.train.qat_epochs
-    with ctx.progress(f"quantization-aware training, {epochs} epochs", epochs) as advance:
-        q = quantize_model(
-            float_model,
-            ctx.model,
-            train,
-            val,
-            mean=mean,
-            std=std,
-            class_names=CLASS_NAMES,
-            feature_names=FEATURE_NAMES,
-            on_epoch=lambda rec: advance(),
-        )
-    q.graph.save(out / QUANT_GRAPH)
-    torch.save(q.model.state_dict(), out / QAT_MODEL)
-    history = [r.as_dict() for r in q.history]
-    write_history(out, history)
+    q, history = run_quantizer(
+        ctx,
+        out,
+        quantize_model,
+        f"quantization-aware training, {epochs} epochs",
+        epochs,
+        float_model,
+        train,
+        val,
+        mean=mean,
+        std=std,
+    )
     bits = {layer.name: layer.out_type.width for layer in q.graph.layers}
     warnings = degenerate_precisions(q.graph, arrays["X_test"], quant=ctx.model.quant, folded=q.model.folded())
     return QuantizeResult(

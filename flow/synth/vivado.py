@@ -322,7 +322,7 @@ def _tables(text: str):
         yield header, rows
 
 
-# Normalized keys (as flow.synth.yosys.SynthResult) <- site type names, UltraScale(+) first.
+# Normalized keys (as flow.synth.yosys.YosysResult) <- site type names, UltraScale(+) first.
 _SITE_KEYS = {
     "lut": ("CLB LUTs", "Slice LUTs"),
     "lut_logic": ("LUT as Logic",),

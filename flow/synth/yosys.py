@@ -78,7 +78,7 @@ class LayerSynth:
 
 
 @dataclass(frozen=True)
-class SynthResult:
+class YosysResult:
     """Summed resources of the design, utilization of the target and latency."""
 
     tool: str
@@ -343,7 +343,7 @@ def synthesize(
     work_dir: str | Path | None = None,
     progress=None,
     cache: bool = True,
-) -> SynthResult:
+) -> YosysResult:
     """Run Yosys ``synth_xilinx -family <target.yosys_family>`` per layer and sum the results.
 
     ``rtl_dir`` reads the Verilog from disk (default: the text in ``design.files``); ``dsp=False``
@@ -388,7 +388,7 @@ def synthesize(
         "bram": _pct(s["bram"], target.brams),
     }
     depths = [r.depth for r in results if r.depth is not None]
-    return SynthResult(
+    return YosysResult(
         tool=yosys.version,
         target=target.name,
         part=target.part,

@@ -5,35 +5,28 @@ from __future__ import annotations
 
 import json
 
-import torch
-
-from flow.artifacts import QAT_MODEL, QUANT_GRAPH
-from flow.data import CLASS_NAMES, FEATURE_NAMES
 from flow.ir.graph import precision_rows
 from flow.quantize.learned.quantize import LEARNED_BITS, quantize_learned
 from flow.quantize.learned.settings import LearnedSettings
+from flow.quantize.runner import run_quantizer
 from flow.results import QuantizeResult
-from flow.train.history import write_history
 
 
 def run_learned(ctx, out, float_model, train, val, mean, std) -> QuantizeResult:
     s = LearnedSettings.from_config(ctx.model.quant)
     total = s.epochs + s.finetune_epochs
-    with ctx.progress(f"learned bit widths, beta {s.beta:g}, {total} epochs", total) as advance:
-        q = quantize_learned(
-            float_model,
-            ctx.model,
-            train,
-            val,
-            mean=mean,
-            std=std,
-            class_names=CLASS_NAMES,
-            feature_names=FEATURE_NAMES,
-            on_epoch=lambda rec: advance(),
-        )
-    q.graph.save(out / QUANT_GRAPH)
-    torch.save(q.model.state_dict(), out / QAT_MODEL)
-    write_history(out, list(q.history))
+    q, _ = run_quantizer(
+        ctx,
+        out,
+        quantize_learned,
+        f"learned bit widths, beta {s.beta:g}, {total} epochs",
+        total,
+        float_model,
+        train,
+        val,
+        mean=mean,
+        std=std,
+    )
     (out / LEARNED_BITS).write_text(json.dumps(q.stats, indent=1, default=float))
     st = q.stats
     widths = {r["layer"]: r["activation_width"] for r in st["layers"] if "activation_width" in r}
