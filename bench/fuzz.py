@@ -21,6 +21,9 @@ the reference) plus ``R`` uniform random full-range rows. Every output code must
 
 A mismatch (or a back end failing on a valid graph) saves a reproducer in ``OUT/net<I>/``: the
 graph JSON, the input codes, the reference outputs, the error and the command. Exit 1 on any mismatch.
+A network whose types the hls4ml back end refuses (:class:`~flow.errors.UnsupportedTypeError`, e.g. a
+result type hls4ml's C-sim cannot round to) is reported as "refused by hls4ml: <reason>", not as a
+failure; QONNX and RTL still check it.
 """
 
 from __future__ import annotations
@@ -152,32 +155,40 @@ def check_hls_net(graph: QuantGraph, codes: np.ndarray, work: Path) -> None:
 
 def _hls_one(work: str) -> None:
     """``--hls-worker WORK``: check one network (``WORK/graph.json``, ``WORK/codes.npy``); writes
-    ``WORK/result.txt`` (empty: equal). Run as its own process, so a crashing C-sim is a finding, not
-    the end of the run."""
+    ``WORK/result.json``: ``{"error": ..., "refused": ...}`` (both null: equal; ``refused``: the back
+    end's UnsupportedTypeError). Run as its own process, so a crashing C-sim is a finding, not the end
+    of the run."""
+    from flow.errors import UnsupportedTypeError
+
     w = Path(work)
     graph = graph_from_dict(json.loads((w / "graph.json").read_text()))
+    result = {"error": None, "refused": None}
     try:
         check_hls_net(graph, np.load(w / "codes.npy"), w / "project")
-        err = ""
-    except Exception as e:  # any failure of a back end on a valid graph is a finding
-        err = f"{type(e).__name__}: {e}"
-    (w / "result.txt").write_text(err)
+    except UnsupportedTypeError as e:  # a typed refusal of the graph's types, before any compile
+        result["refused"] = str(e)
+    except Exception as e:  # any other failure of a back end on a valid graph is a finding
+        result["error"] = f"{type(e).__name__}: {e}"
+    (w / "result.json").write_text(json.dumps(result))
 
 
-def _hls_worker(args: tuple) -> tuple[int, str | None]:
+def _hls_worker(args: tuple) -> tuple[int, str | None, str | None]:
+    """(index, error or None, refusal reason or None) of one network's hls4ml check."""
     graph_json, codes, work, index = args
     w = Path(work)
     w.mkdir(parents=True, exist_ok=True)
     (w / "graph.json").write_text(graph_json)
     np.save(w / "codes.npy", codes)
     proc = subprocess.run([sys.executable, __file__, "--hls-worker", str(w)], capture_output=True, text=True)
-    res = w / "result.txt"
+    res = w / "result.json"
+    refused = None
     if proc.returncode != 0 or not res.is_file():
         err = f"hls4ml check process died (exit {proc.returncode}): {(proc.stdout + proc.stderr).strip()[-600:]}"
     else:
-        err = res.read_text() or None
+        result = json.loads(res.read_text())
+        err, refused = result["error"], result["refused"]
     shutil.rmtree(w, ignore_errors=True)
-    return index, err
+    return index, err, refused
 
 
 def _tb(nets: list[dict], n_vec: int, flags: np.ndarray, out_path: Path) -> str:
@@ -375,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     indices = range(a.start, a.start + a.networks)
     nets: dict[int, tuple[QuantGraph, np.ndarray, np.ndarray]] = {}
     failures: dict[int, dict[str, str]] = {}
+    refused: dict[int, str] = {}  # refused by the hls4ml back end (a typed refusal, not a failure)
     vectors = 0
     t_ref = time.perf_counter()
     for i in indices:
@@ -423,8 +435,10 @@ def main(argv: list[str] | None = None) -> int:
             ]
             done = 0
             with ThreadPoolExecutor(max_workers=a.jobs) as pool:
-                for i, err in pool.map(_hls_worker, jobs):
+                for i, err, why in pool.map(_hls_worker, jobs):
                     done += 1
+                    if why:
+                        refused[i] = why
                     if err:
                         failures.setdefault(i, {})["hls4ml"] = err
                         _save_all(a, nets, failures)
@@ -432,7 +446,13 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  hls4ml {done}/{len(jobs)} ({time.perf_counter() - t_h:.0f} s)", flush=True)
         t_h = time.perf_counter() - t_h
         n_hls = 0 if a.no_hls else len(jobs)
-        print(f"hls4ml C-sim on {n_hls} networks: {sum('hls4ml' in f for f in failures.values())} failing, {t_h:.1f} s")
+        print(
+            f"hls4ml C-sim on {n_hls} networks: {sum('hls4ml' in f for f in failures.values())} failing, "
+            f"{len(refused)} refused by hls4ml, {t_h:.1f} s"
+        )
+
+    for i, why in sorted(refused.items()):
+        print(f"network {i}: refused by hls4ml: {why}")
 
     for i, errs in sorted(failures.items()):
         g, codes, _ = nets[i]
@@ -441,8 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - t0
     backends = "reference, QONNX, RTL" + ("" if a.no_hls else f", hls4ml C-sim ({n_hls} of them)")
     print(
-        f"fuzz: {len(nets)} networks, {vectors:,} vectors through {backends}: {len(failures)} with a mismatch; "
-        f"{wall:.0f} s wall"
+        f"fuzz: {len(nets)} networks, {vectors:,} vectors through {backends}: {len(failures)} with a mismatch"
+        + (f", {len(refused)} refused by hls4ml" if refused else "")
+        + f"; {wall:.0f} s wall"
     )
     return 1 if failures else 0
 

@@ -24,3 +24,8 @@ class ToolError(FlowError):
 
 class MismatchError(FlowError):
     """Two implementations that must agree bit for bit do not."""
+
+
+class UnsupportedTypeError(FlowError):
+    """A back end cannot implement a fixed-point type of an otherwise valid graph (other back ends may
+    still build it); the message names the layer, the type, why, and a type that would work."""

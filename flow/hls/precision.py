@@ -15,13 +15,17 @@ hls4ml roles per layer (hls4ml layer class, then config key -> our type):
 * ``BatchNormalization`` (our ScaleShift): ``scale``, ``bias``, ``result`` -> ``scale_type``,
   ``shift_type``, ``out_type``.
 * ``Input``: ``result`` -> the graph's ``input_type``.
+
+:func:`layer_roles` also refuses (:class:`~flow.errors.UnsupportedTypeError`) the result types hls4ml's
+C simulation cannot round to, see :func:`check_result_casts`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
-from flow.errors import ConfigError
+from flow.errors import ConfigError, UnsupportedTypeError
 from flow.ir.fixed import FixedType, Overflow, Rounding
 from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
 from flow.registry import KindTable, Unsupported
@@ -85,9 +89,81 @@ PRECISION_ROLES = KindTable(
 )
 
 
+@dataclass(frozen=True)
+class CastSource:
+    """A value a kernel assigns to the layer's ``result_t``: ``ap_[u]fixed<width, width - frac>``."""
+
+    what: str
+    width: int
+    frac: int
+    signed: bool
+    data: bool = True  # the layer's values (False: a constant the kernel writes)
+
+    def text(self) -> str:
+        u = "" if self.signed else "u"
+        ap = f"ap_{u}fixed<{self.width},{self.width - self.frac}>"
+        return f"{self.what} {u}fixed<{self.width},{self.frac}> ({ap})" if self.data else f"{self.what} ({ap})"
+
+
+def _scale_shift_sum(layer: ScaleShift) -> CastSource:
+    # nnet::normalize: res = x * s + t in ap_fixed's own result types (ap_fixed_base::RType mult, plus)
+    x, s, t = layer.in_type, layer.scale_type, layer.shift_type
+    p_int, p_frac, p_signed = x.integer + s.integer, layer.product_frac, x.signed or s.signed
+    integer = max(p_int + (t.signed and not p_signed), t.integer + (p_signed and not t.signed)) + 1
+    frac = max(p_frac, t.frac)
+    return CastSource("x * scale + shift", integer + frac, frac, p_signed or t.signed)
+
+
+# What each kernel assigns to its result type (hls4ml 1.3 nnet_utils): dense_latency casts the
+# accumulator, relu assigns its input or the int constant 0 (an ap_fixed<32,32>), normalize the sum.
+RESULT_CASTS = KindTable(
+    "hls4ml result cast",
+    LAYER_CLASSES,
+    {
+        Dense: lambda g: [CastSource("the accumulator", g.accum_type.width, g.accum_type.frac, g.accum_type.signed)],
+        ScaleShift: lambda g: [_scale_shift_sum(g)],
+        ReLU: lambda g: [
+            CastSource("the input", g.in_type.width, g.in_type.frac, g.in_type.signed),
+            CastSource("the constant 0, a C int", 32, 0, True, data=False),
+        ],
+        ArgMax: Unsupported(NO_ARGMAX),
+    },
+)
+
+
+def check_result_casts(layer: Layer) -> None:
+    """Refuse a result type hls4ml's C simulation would abort on.
+
+    ``ap_fixed_base::operator=`` (hls4ml's ap_types) rounding ``W2`` bits with ``F2`` fractional bits
+    to ``F < F2`` with any mode but ``AP_TRN`` reads source bit ``F2 - F - 1`` (the first dropped one)
+    unchecked: if the cast drops more bits than the source has (``F2 - F > W2``) the C-sim aborts in
+    ``ap_private::get_bit`` ("Attempting to read bit beyond MSB"). ``AP_TRN`` reads no such bit, and
+    double -> ap_fixed (the input, the weights) is guarded, so neither is refused.
+    """
+    t = layer.out_type
+    if t.rounding is Rounding.TRN:
+        return
+    sources = RESULT_CASTS[layer](layer)
+    bad = [s for s in sources if s.frac - t.frac > s.width]
+    if not bad:
+        return
+    src = bad[0]
+    need = max(s.frac - s.width for s in sources)
+    zero = ", and every value would round to 0 anyway" if src.data else ""
+    raise UnsupportedTypeError(
+        f"hls4ml cannot simulate layer {layer.name!r}: its result type {t.describe()} ({ap_type(t)}) would round "
+        f"{src.text()} by {src.frac - t.frac} bits, more than the {src.width} it has; hls4ml's ap_fixed "
+        f"{t.rounding} rounding then reads a bit beyond the MSB and the C simulation aborts (ap_private::get_bit)"
+        f"{zero}. Give the result frac >= {need} (e.g. {replace(t, frac=need).describe()}) or TRN rounding"
+    )
+
+
 def layer_roles(layer: Layer) -> dict[str, FixedType]:
-    """hls4ml precision keys of one layer and the FixedType each must carry."""
-    return PRECISION_ROLES[layer](layer)
+    """hls4ml precision keys of one layer and the FixedType each must carry (refusing a result type
+    the C simulation cannot round to, :func:`check_result_casts`)."""
+    roles = PRECISION_ROLES[layer](layer)
+    check_result_casts(layer)
+    return roles
 
 
 def graph_roles(graph: QuantGraph) -> dict[str, dict[str, FixedType]]:

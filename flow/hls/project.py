@@ -174,11 +174,13 @@ def hls_graph(graph: QuantGraph) -> tuple[QuantGraph, tuple[Layer, ...]]:
 def convert(
     graph: QuantGraph, project_dir: Path, target: Target, *, project_name: str = "myproject", backend: str = "Vitis"
 ) -> HlsProject:
-    """hls4ml ``ModelGraph`` of ``graph`` for ``target`` (part, clock), not yet written."""
-    import hls4ml
-
+    """hls4ml ``ModelGraph`` of ``graph`` for ``target`` (part, clock), not yet written. A type hls4ml
+    cannot simulate raises :class:`~flow.errors.UnsupportedTypeError` first, before hls4ml is imported."""
     if backend not in BACKENDS:
         raise ConfigError(f"hls4ml backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    precisions = precision_table(graph)
+    import hls4ml
+
     project_dir = Path(project_dir).resolve()
     module = to_torch(graph)
     cfg = hls_config(graph, module, backend)
@@ -197,7 +199,7 @@ def convert(
             # reads, are compared with the graph value by value (flow.hls.verify.check_weight_headers).
             write_weights_txt=True,
         )
-    return HlsProject(graph, hm, project_dir, project_name, backend, precision_table(graph))
+    return HlsProject(graph, hm, project_dir, project_name, backend, precisions)
 
 
 def compile_copy(project_dir: Path, project_name: str, dest: Path) -> Path:

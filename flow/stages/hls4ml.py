@@ -1,11 +1,11 @@
 """Stage 06: the hls4ml project of the quantized graph and its C simulation, bit-exact on the test set.
 
 Writes ``project/`` (hls4ml's firmware, ``build_prj.tcl``, our ``build_opt.tcl`` and ``build.sh``,
-``tb_data/`` with the first test vectors). The project is written without ``.txt`` weight copies, so its
-C simulation is compiled from ``firmware/weights/*.h``, the files synthesis reads; the check
-(:func:`flow.check.hls.check_hls_project`, the same code as ``flow check``) reads the C++ back, compares
-every header value with the graph, and requires the C-sim output codes to equal the reference's on every
-corner vector and every test vector (``MismatchError`` otherwise). Vendor HLS
+``tb_data/`` with the first test vectors). Its C simulation reads the ``.txt`` weight copies (compiling
+the headers' constants took g++ -O3 over ten minutes on jsc-large); the check
+(:func:`flow.check.hls.check_hls_project`, the same code as ``flow check``) compares every value of
+``firmware/weights/*.h``, the files synthesis reads, with the graph, and requires the C-sim output codes
+to equal the reference's on every corner vector and every test vector (``MismatchError`` otherwise). Vendor HLS
 (``vitis-run``/``vitis_hls``/``vivado_hls``) runs only when found on PATH; its C-sim outputs are then
 checked too and its C-synthesis report parsed.
 """

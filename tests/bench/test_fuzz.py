@@ -66,3 +66,17 @@ def test_a_mismatch_saves_a_reproducer(tmp_path, monkeypatch):
     assert "--seed 0 --start 7 --networks 1" in (d / "command.txt").read_text()
     codes = np.load(d / "codes.npy")
     assert codes.shape[1] == fz.random_network(0, 7).n_inputs
+
+
+def test_a_type_hls4ml_refuses_is_reported_not_failed(tmp_path, capsys):
+    """Network 820: a Dense result fixed<9,-2> RND rounding a 9-bit accumulator by 10 bits (hls4ml's C-sim
+    would abort); the hls4ml back end refuses it with a typed error, QONNX and RTL still check it."""
+    if shutil.which("iverilog") is None:
+        pytest.skip("Icarus Verilog (iverilog) not found")
+    pytest.importorskip("qonnx")
+    fz = _fuzz()
+    assert fz.main(["--networks", "1", "--start", "820", "--jobs", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "network 820: refused by hls4ml: hls4ml cannot simulate layer 'fc1'" in out
+    assert "QONNX: 0 failing" in out and "RTL (Icarus, 25 networks per run): 0 failing" in out
+    assert "0 with a mismatch, 1 refused by hls4ml" in out and not list(tmp_path.iterdir())
