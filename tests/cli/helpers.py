@@ -42,3 +42,19 @@ def one_line_error(r, words: str) -> None:
     assert "Traceback" not in r.stderr
     assert len(r.lines) == 1, r.stderr
     assert words in r.lines[0], r.stderr
+
+
+def build_toml(tmp_path, monkeypatch, model_toml: str, name: str, *args) -> tuple:
+    """Write ``model_toml`` into ``tmp_path``, run ``flow build`` on it in-process there (``args``: more
+    flags) and return the build folder ``build/<name>/xcu250`` and each stage's results by stage name
+    (read back from the manifests, as the report reads them)."""
+    import json
+
+    toml = tmp_path / f"{name}.toml"
+    toml.write_text(model_toml)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["flow", "build", str(toml), "--target", "xcu250", *map(str, args)])
+    main()
+    root = tmp_path / "build" / name / "xcu250"
+    manifests = [json.loads(p.read_text()) for p in root.glob("*/manifest.json")]
+    return root, {m["stage"]: m["results"] for m in manifests}

@@ -7,11 +7,10 @@ bit for bit, and hls4ml (which has no argmax layer) is checked on the scores bef
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from flow.cli import main
+from tests.cli.helpers import build_toml
 
 pytestmark = pytest.mark.slow
 
@@ -37,15 +36,7 @@ qat_epochs = 1
 
 
 def test_argmax_model_builds_and_verifies(tmp_path, monkeypatch):
-    toml = tmp_path / "decision.toml"
-    toml.write_text(MODEL)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["flow", "build", str(toml), "--target", "xcu250", "--vectors", "2000"])
-    main()
-    root = tmp_path / "build" / "jsc-decision" / "xcu250"
-    results = {
-        json.loads(p.read_text())["stage"]: json.loads(p.read_text())["results"] for p in root.glob("*/manifest.json")
-    }
+    root, results = build_toml(tmp_path, monkeypatch, MODEL, "jsc-decision", "--vectors", "2000")
     graph = json.loads((root / "03_quantize" / "quant_graph.json").read_text())
     assert graph["layers"][-1]["kind"] == "argmax"
     assert graph["layers"][-1]["out_type"] == {

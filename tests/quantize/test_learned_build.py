@@ -2,13 +2,12 @@
 model, QONNX, hls4ml's C simulation and the RTL agree bit for bit; pruned weights leave the RTL."""
 
 import json
-import sys
 
 import numpy as np
 import pytest
 
 from flow.artifacts import LEARNED_BITS
-from flow.cli import main
+from tests.cli.helpers import build_toml
 
 pytestmark = pytest.mark.slow
 
@@ -49,15 +48,7 @@ init_weight_bits = 6
 
 
 def test_learned_model_builds_bit_exact(tmp_path, monkeypatch):
-    toml = tmp_path / "learned.toml"
-    toml.write_text(MODEL)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["flow", "build", str(toml), "--target", "xcu250", "--vectors", "3000"])
-    main()
-    root = tmp_path / "build" / "jsc-small-learned" / "xcu250"
-    results = {
-        json.loads(p.read_text())["stage"]: json.loads(p.read_text())["results"] for p in root.glob("*/manifest.json")
-    }
+    root, results = build_toml(tmp_path, monkeypatch, MODEL, "jsc-small-learned", "--vectors", "3000")
     assert results["reference"]["qat_vs_reference_mismatches"] == 0
     assert results["onnx"]["qonnx_mismatches"] == 0
     assert results["hls4ml"]["mismatches"] == 0
