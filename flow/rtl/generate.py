@@ -440,7 +440,7 @@ class BlockPlan:
     def latency(self, levels: int) -> int:
         raise NotImplementedError
 
-    def block(self, levels: int, module: str, model: str) -> Block:
+    def block(self, levels: int, module: str, model: str, cut: Cut | None = None) -> Block:
         raise NotImplementedError
 
 
@@ -461,7 +461,7 @@ class _Fixed(BlockPlan):
     def latency(self, levels: int) -> int:
         return self._get("probe", "probe").latency
 
-    def block(self, levels: int, module: str, model: str) -> Block:
+    def block(self, levels: int, module: str, model: str, cut: Cut | None = None) -> Block:
         return self._get(module, model)
 
 
@@ -479,30 +479,103 @@ class _ShiftAdd(BlockPlan):
         self.solve_seconds = time.perf_counter() - t0
         super().__init__(layers, (self.problem.out_lo, self.problem.out_hi))
 
-    def latency(self, levels: int) -> int:
+        self._schedules: dict = {}
+
+    def schedule(self, levels: int, cut: Cut | None = None):
+        """The block's schedule at ``levels`` per stage with ``cut``'s boundary choices (cached)."""
         from flow.rtl.shiftadd.schedule import schedule
 
-        return schedule(self.graph, levels).latency
+        cut = cut or Cut()
+        key = (levels, cut)
+        if key not in self._schedules:
+            self._schedules[key] = schedule(
+                self.graph, levels, offset_in=cut.offset_in, registered_output=cut.registered_output
+            )
+        return self._schedules[key]
 
-    def block(self, levels: int, module: str, model: str) -> Block:
-        text, latency, stats = shiftadd_module(self.layers, self.graph, levels, module, model)
+    def latency(self, levels: int) -> int:
+        return self.schedule(levels).latency
+
+    def block(self, levels: int, module: str, model: str, cut: Cut | None = None) -> Block:
+        cut = cut or Cut()
+        text, latency, stats = shiftadd_module(self.layers, self.graph, self.schedule(levels, cut), module, model, cut)
         return Block(
             module, text, latency, (), tuple({**stats, "solve_ms": round(1e3 * self.solve_seconds, 1)}.items())
         )
 
 
-def shiftadd_module(layers: tuple[Layer, ...], graph, levels: int, module: str, model: str) -> tuple[str, int, dict]:
-    """Verilog of a solved shift-add block as module ``module``, its latency and its figures."""
+@dataclass(frozen=True)
+class Cut:
+    """Where a shift-add block's pipeline meets its neighbours: ``offset_in`` adder levels of the
+    cycle its inputs arrive in are already used by the previous block's unregistered last stage (0:
+    the inputs are registered), and whether its own outputs are registered."""
+
+    offset_in: int = 0
+    registered_output: bool = True
+
+
+def block_cuts(plans: list[BlockPlan], levels: int, settings: RtlSettings) -> tuple[list[Cut], int]:
+    """The boundaries of the blocks and the design's latency: every block registers its outputs
+    (its clamp then maps onto the flip-flops' set/reset, which saves about a LUT per clamped bit),
+    unless a latency budget is given that this does not meet at ``levels`` per stage; then the cuts
+    run through the chain of shift-add blocks (:func:`chain_cuts`)."""
+    cuts = [Cut() for _ in plans]
+    total = sum(p.latency(levels) for p in plans)
+    if settings.latency is not None and total > settings.latency:
+        return chain_cuts(plans, levels)
+    return cuts, total
+
+
+def chain_cuts(plans: list[BlockPlan], levels: int) -> tuple[list[Cut], int]:
+    """The boundary of every block (:class:`Cut`) and the design's latency in cycles.
+
+    Registers are cut every ``levels`` adder levels through the whole chain of shift-add blocks, not at
+    least once per block: a block may leave its outputs unregistered when the next block is a shift-add
+    block too, and the next one then registers within the cycle's remaining levels. A dynamic programme
+    over the blocks, whose state is the levels the current cycle has used, picks the boundaries with the
+    fewest cycles, then the fewest datapath register bits. Blocks of other kinds (a ReLU alone, ArgMax,
+    DSP arithmetic) register their inputs' producer and their own outputs, as before; the last block
+    always registers its outputs.
+    """
+    states: dict[int, tuple[tuple[int, int], list[Cut]]] = {0: ((0, 0), [])}
+    for i, plan in enumerate(plans):
+        chained = i + 1 < len(plans) and isinstance(plans[i + 1], _ShiftAdd)
+        new: dict[int, tuple[tuple[int, int], list[Cut]]] = {}
+        for used, (cost, cuts) in states.items():
+            options = []
+            if isinstance(plan, _ShiftAdd):
+                for registered in (True, False) if chained else (True,):
+                    cut = Cut(used, registered)
+                    sch = plan.schedule(levels, cut)
+                    if not registered and sch.tail >= levels:
+                        continue  # the last stage is full: nothing to gain in the next block's cycle
+                    step = (sch.latency, sch.register_bits(plan.graph))
+                    options.append((0 if registered else sch.tail, step, cut))
+            else:  # its producer registered (a shift-add block is unregistered only before another)
+                options.append((0, (plan.latency(levels), 0), Cut()))
+            for nxt, step, cut in options:
+                total = (cost[0] + step[0], cost[1] + step[1])
+                if nxt not in new or total < new[nxt][0]:
+                    new[nxt] = (total, [*cuts, cut])
+        states = new
+    (cycles, _bits), cuts = states[0]
+    return cuts, cycles
+
+
+def shiftadd_module(
+    layers: tuple[Layer, ...], graph, sched, module: str, model: str, cut: Cut | None = None
+) -> tuple[str, int, dict]:
+    """Verilog of a solved shift-add block with schedule ``sched`` as module ``module``, its latency
+    and its figures."""
     from flow.rtl.shiftadd.block import context
     from flow.rtl.shiftadd.cost import estimate
-    from flow.rtl.shiftadd.schedule import schedule
 
-    sched = schedule(graph, levels)
+    cut = cut or Cut()
     t0 = time.perf_counter()
     cost = estimate(graph, sched)
     cost_ms = 1e3 * (time.perf_counter() - t0)
     head, relu = layers[0], (layers[1] if len(layers) > 1 else None)
-    ctx = context(graph, sched, module)
+    ctx = context(graph, sched, module, from_unregistered=cut.offset_in > 0)
     if isinstance(head, Dense):
         formula = f"sum_i x[i] * w[o][i] + (b[o] << {head.bias_shift})   (weights {head.weight_type.describe()})"
     else:
@@ -528,6 +601,8 @@ def shiftadd_module(layers: tuple[Layer, ...], graph, levels: int, module: str, 
         "adder_depth": ctx["depth"],
         "adder_levels": sched.max_levels,
         "register_bits": ctx["reg_bits"],
+        "output_registered": int(sched.registered_output),
+        "clamp_bits": cost.features.get("clamp_bits", 0),
         "est_lut": round(cost.lut),
         "est_ff": cost.ff,
         "cost_ms": round(cost_ms, 2),
@@ -658,13 +733,13 @@ def plan_blocks(graph: QuantGraph, settings: RtlSettings) -> tuple[list[BlockPla
         return plans, settings.adder_levels or DEFAULT_ADDER_LEVELS
     best = None
     for levels in range(1, MAX_ADDER_LEVELS + 1):
-        total = sum(p.latency(levels) for p in plans)
+        total = block_cuts(plans, levels, settings)[1]
         if total <= settings.latency:
             return plans, levels
         best = total
     raise ConfigError(
         f"latency budget {settings.latency} cycles cannot be met: this design needs at least {best} cycles "
-        f"({len(plans)} blocks, each with at least one register)"
+        f"at {MAX_ADDER_LEVELS} adder levels per stage ({len(plans)} blocks)"
     )
 
 
@@ -699,10 +774,11 @@ def build_design(
         files[path] = render(template, banner=banner(path, model))
         lib.append(path)
     plans, levels = plan_blocks(graph, settings)
+    cuts, _ = block_cuts(plans, levels, settings)
     layers: list[LayerRtl] = []
     top_layers = []
     seen: set[str] = set()
-    for plan in plans:
+    for plan, cut in zip(plans, cuts, strict=True):
         names = tuple(layer.name for layer in plan.layers)
         for name in names:
             inst = sanitize_name(name)
@@ -710,7 +786,7 @@ def build_design(
                 raise ConfigError(f"two layers map to the same Verilog name {inst!r}; rename one")
             seen.add(inst)
         inst = sanitize_name(names[0])
-        block = plan.block(levels, f"{top}_{inst}", model)
+        block = plan.block(levels, f"{top}_{inst}", model, cut)
         module, params, file = block.module, list(block.params), None
         if block.text is not None:
             file = f"{module}.v"

@@ -129,20 +129,24 @@ def test_shiftadd_blocks_fuse_relu_and_have_no_multipliers():
 
 
 def test_latency_budget_and_adder_levels():
-    from flow.rtl.generate import DEFAULT_ADDER_LEVELS, RtlSettings
+    from flow.rtl.generate import DEFAULT_ADDER_LEVELS, RtlSettings, block_cuts, plan_blocks
 
     g = random_graph((10, 8, 5), seed=1, weight_bits=8, name="m")
     default = build_design(g)
     assert default.adder_levels == DEFAULT_ADDER_LEVELS
     one = build_design(g, adder_levels=1)
     assert one.latency > default.latency and one.adder_levels == 1
-    for budget in sorted({len(default.layers) + 1, default.latency, (default.latency + one.latency) // 2}):
-        d = build_design(g, latency=budget)
+    for budget in sorted({1, len(default.layers) + 1, default.latency, (default.latency + one.latency) // 2}):
+        settings = RtlSettings(latency=budget)
+        d = build_design(g, settings=settings)
         assert d.latency <= budget
-        if d.adder_levels > 1:  # the fewest levels per stage that meet the budget
-            assert build_design(g, adder_levels=d.adder_levels - 1).latency > budget
+        if d.adder_levels > 1:  # the fewest levels per stage that meet the budget, cuts through blocks or not
+            plans, _ = plan_blocks(g, settings)
+            assert block_cuts(plans, d.adder_levels - 1, settings)[1] > budget
+    # shift-add blocks can share cycles (tests/rtl/test_rtl_cuts.py); DSP blocks each keep a register
+    assert build_design(g, latency=1).latency == 1
     with pytest.raises(ConfigError, match="cannot be met"):
-        build_design(g, latency=len(default.layers) - 1)
+        build_design(g, arithmetic="dsp", latency=len(default.layers) - 1)
     with pytest.raises(ConfigError):
         RtlSettings(latency=8, adder_levels=3)
     with pytest.raises(ConfigError):

@@ -45,8 +45,11 @@ def _clamp_kind(hi: int | None, lo: int | None, rw: int, rsigned: bool) -> tuple
     return hk, lk
 
 
-def context(graph: AdderGraph, sched: Schedule, module: str, *, comment: str = "") -> dict:
-    """Template context: every wire, adder, register and output stage as names and numbers."""
+def context(
+    graph: AdderGraph, sched: Schedule, module: str, *, comment: str = "", from_unregistered: bool = False
+) -> dict:
+    """Template context: every wire, adder, register and output stage as names and numbers
+    (``from_unregistered``: the inputs come from the previous block's unregistered last stage)."""
     n = graph.nodes
     names = [f"x{nd.a}" if nd.is_input else f"n{k}" for k, nd in enumerate(n)]
 
@@ -94,7 +97,8 @@ def context(graph: AdderGraph, sched: Schedule, module: str, *, comment: str = "
         stg = out.stage
         s = sched.out_stage[o]
         ow = stg.width
-        d: dict = {"index": o, "ow": ow, "stage": s, "final": f"q{o}_s{sched.n_stages}"}
+        final = f"q{o}_s{sched.latency}" if sched.latency > s else f"q{o}"  # unregistered: the stage's wire
+        d: dict = {"index": o, "ow": ow, "stage": s, "final": final}
         if out.node is None:
             code = stg.apply(out.const)
             d.update(kind="const", value=code & ((1 << ow) - 1))
@@ -156,7 +160,7 @@ def context(graph: AdderGraph, sched: Schedule, module: str, *, comment: str = "
             )
         outputs.append(d)
         stages[s]["outputs"].append(d)
-        for t in range(s, sched.n_stages):
+        for t in range(s, sched.latency):  # none after the last stage of an unregistered output
             src = f"q{o}" if t == s else f"q{o}_s{t}"
             stages[t]["regs"].append({"w": ow, "src": src, "dst": f"q{o}_s{t + 1}"})
     out_w = max((o.stage.width for o in graph.outputs), default=1)
@@ -170,7 +174,12 @@ def context(graph: AdderGraph, sched: Schedule, module: str, *, comment: str = "
         "n_out": graph.n_out,
         "in_w": graph.in_width,
         "out_w": out_w,
-        "latency": sched.n_stages,
+        "latency": sched.latency,
+        "n_stages": sched.n_stages,
+        "registered_output": int(sched.registered_output),
+        "offset": sched.offset,
+        "from_unregistered": int(from_unregistered),
+        "tail": sched.tail,
         "max_levels": sched.max_levels,
         "inputs": inputs,
         "stages": stages,

@@ -90,5 +90,5 @@ def features(graph: AdderGraph) -> dict:
 def estimate(graph: AdderGraph, sched: Schedule) -> Cost:
     f = features(graph)
     lut = sum(c * f[k] for k, c in COEF.items())
-    ff = sched.register_bits(graph) + sched.n_stages
+    ff = sched.register_bits(graph) + sched.latency
     return Cost(lut, ff, f["adders"], {k: v for k, v in f.items() if k != "adders"})
