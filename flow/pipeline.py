@@ -17,7 +17,8 @@ Stages run in the order of their ``needs``, not strictly one after another: a st
 stages it needs are run first, so on two cores synthesis overlaps the checks (reference, ONNX,
 hls4ml C-sim, RTL simulation). Background stages only drive external processes given absolute paths
 and an explicit working folder (hls4ml's C-sim compile changes the process's working folder, so it
-stays in the main thread). Stage lines are printed as stages finish; the results keep STAGES order.
+stays in the main thread). The cores are shared through :mod:`flow.cpu`: a main-thread stage holds one
+slot, every Yosys job takes one. Stage lines are printed as stages finish; the results keep STAGES order.
 
 Data flow::
 
@@ -50,6 +51,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import flow
+from flow import cpu
 from flow.artifacts import MANIFEST, read_manifest, stage_folder_name, tool_versions, write_manifest
 from flow.config.targets import Target
 from flow.config.zoo import ModelSpec
@@ -588,7 +590,10 @@ class _Schedule:
         bar = self.ctx.progress_bar
         task = bar.add_task(f"[bold]{stage_index(stage.name) + 1:02d} {stage.name}[/] {stage.summary}", total=None)
         try:
-            return run_stage(self.ctx, stage, dict(self.upstream))
+            if stage.background:  # its tool jobs take CPU slots themselves (flow.cpu)
+                return run_stage(self.ctx, stage, dict(self.upstream))
+            with cpu.hold():
+                return run_stage(self.ctx, stage, dict(self.upstream))
         finally:
             bar.remove_task(task)
 

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from flow import cpu
 from flow.errors import ToolError
 from flow.tools import cxx, find_verilator, require_build_tools
 
@@ -153,7 +154,6 @@ def build_verilator(
         ]
         _run(cmd, env, work / "verilator.log", "verilator")
         compiler = cxx()
-        n_jobs = jobs or max(1, os.cpu_count() or 1)
         # The wheel's verilated.mk records its build machine's compiler and leaves the C++20,
         # coroutine and precompiled-header flags empty: set them here.
         make_vars = [
@@ -176,8 +176,11 @@ def build_verilator(
         )
         runtime.parent.mkdir(parents=True, exist_ok=True)
         _reuse_runtime(runtime, work)
-        make = ["make", "-j", str(n_jobs), "-C", str(work), "-f", "Vtop.mk", "VM_TRACE=0", *make_vars]
-        _run(make, env, work / "make.log", "make (C++ build of the Verilator model)")
+        # make -j: the caller's core plus the cores free right now (flow.cpu: a background synthesis
+        # may be using the others)
+        with cpu.extra((jobs or cpu.cores()) - 1) as more:
+            make = ["make", "-j", str(1 + more), "-C", str(work), "-f", "Vtop.mk", "VM_TRACE=0", *make_vars]
+            _run(make, env, work / "make.log", "make (C++ build of the Verilator model)")
         _save_runtime(runtime, work)
         for junk in [*work.glob("*.gch"), *work.glob("*.o"), *work.glob("*.a")]:
             junk.unlink()

@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flow import cpu
 from flow.config.targets import Target
 from flow.errors import ToolError
 from flow.rtl.generate import RtlDesign
@@ -301,11 +302,16 @@ def _run_job(
                 + (log_file.read_text(errors="replace") if log_file.is_file() else "")
             )
             return LayerSynth(job.layer, job.module, cells, depth, 0.0, job.instances, cached=True)
-    t0 = time.perf_counter()
     try:
-        proc = subprocess.run(
-            [*argv, "-q", "-l", str(log), "-s", str(script)], cwd=src_dir, capture_output=True, text=True, timeout=3600
-        )
+        with cpu.slot():  # one Yosys per free core (flow.cpu)
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [*argv, "-q", "-l", str(log), "-s", str(script)],
+                cwd=src_dir,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"yosys timed out on layer {job.layer} after an hour") from exc
     seconds = time.perf_counter() - t0
@@ -363,7 +369,7 @@ def synthesize(
         n_workers = max(1, min(jobs or os.cpu_count() or 1, len(job_list)))
         cache_dir = cache_root() if cache else None
         yosys_id = f"{yosys.version} {yosys.source}"
-        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        with cpu.lend(), ThreadPoolExecutor(max_workers=n_workers) as pool:
             futures = [
                 pool.submit(_run_job, j, target.yosys_family, dsp, src_dir, work, yosys.argv, yosys_id, cache_dir)
                 for j in job_list
