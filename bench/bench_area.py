@@ -114,6 +114,17 @@ def yosys_run(label: str, module: str, files: list[Path], family: str, work: Pat
     return {**_summary(r.cells), "seconds": r.seconds if not r.cached else 0.0, "wall": time.perf_counter() - t0}
 
 
+def _row(keys, name: str, cycles: int, ours: dict, peer: dict, peer_cycles: int, mismatches: int) -> None:
+    """One line of the per-block table: our figures, da4ml's, the LUT ratio."""
+    print(
+        f"  {name:<12} {cycles:>3} | "
+        + " ".join(f"{int(ours[k]):>7,}" for k in keys)
+        + f" {ours['seconds']:>8.1f} |       "
+        + " ".join(f"{int(peer[k]):>7,}" for k in keys)
+        + f" {peer['seconds']:>8.1f} {peer_cycles:>3} {mismatches:>5} | {ours['lut'] / peer['lut']:.3f}x"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build", nargs="?", default="jsc-medium", help="build folder or model (default jsc-medium)")
@@ -207,20 +218,8 @@ def main() -> None:
             tot_d[k] += d[k]
         cyc_f += block.latency
         cyc_d += peer["stages"]
-        print(
-            f"  {block.name:<12} {block.latency:>3} | "
-            + " ".join(f"{f[k]:>7,}" for k in keys)
-            + f" {f['seconds']:>8.1f} |       "
-            + " ".join(f"{d[k]:>7,}" for k in keys)
-            + f" {d['seconds']:>8.1f} {peer['stages']:>3} {peer['mismatches']:>5} | {f['lut'] / d['lut']:.3f}x"
-        )
-    print(
-        f"  {'total':<12} {cyc_f:>3} | "
-        + " ".join(f"{int(tot_f[k]):>7,}" for k in keys)
-        + f" {tot_f['seconds']:>8.1f} |       "
-        + " ".join(f"{int(tot_d[k]):>7,}" for k in keys)
-        + f" {tot_d['seconds']:>8.1f} {cyc_d:>3}     0 | {tot_f['lut'] / tot_d['lut']:.3f}x"
-    )
+        _row(keys, block.name, block.latency, f, d, peer["stages"], peer["mismatches"])
+    _row(keys, "total", cyc_f, tot_f, tot_d, cyc_d, sum(peer["mismatches"] for _, peer, _, _ in rows))
     print("\n  ratios flow / da4ml (same weights, same cycles per block, same Yosys command):")
     for k in ("lut", "ff", "carry"):
         print(f"    {k:<8} {tot_f[k] / tot_d[k]:.3f}x" if tot_d[k] else f"    {k:<8} -")

@@ -10,6 +10,7 @@ the report and the back ends can all use it.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import platform
@@ -116,3 +117,12 @@ def tool_versions(names: tuple[str, ...]) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[n] = "not installed"
     return out
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (read in 1 MiB chunks), as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

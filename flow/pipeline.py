@@ -52,7 +52,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import flow
 from flow import cpu
-from flow.artifacts import MANIFEST, read_manifest, stage_folder_name, tool_versions, write_manifest
+from flow.artifacts import MANIFEST, file_sha256, read_manifest, stage_folder_name, tool_versions, write_manifest
 from flow.config.targets import Target
 from flow.config.zoo import ModelSpec
 from flow.errors import DataError, FlowError, UnknownNameError
@@ -269,21 +269,13 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def output_digest(folder: Path) -> str:
     """Hash of every file in a stage folder except its manifest (names and contents)."""
     h = hashlib.sha256()
     for p in sorted(folder.rglob("*")):
         if p.is_file() and p.name != MANIFEST and "__pycache__" not in p.parts:
             h.update(str(p.relative_to(folder)).encode())
-            h.update(file_digest(p).encode())
+            h.update(file_sha256(p).encode())
     return h.hexdigest()
 
 
@@ -301,13 +293,13 @@ def _setting(ctx: BuildContext, key: str):
         "train": [
             asdict(ctx.model.train),
             str(o.checkpoint),
-            file_digest(o.checkpoint) if o.checkpoint and o.checkpoint.is_file() else None,
+            file_sha256(o.checkpoint) if o.checkpoint and o.checkpoint.is_file() else None,
         ],
         "quant": repr(ctx.model.quant),
         "target": asdict(ctx.target),
         "data": [
             str(o.data),
-            file_digest(o.data) if o.data and o.data.is_file() else "default",
+            file_sha256(o.data) if o.data and o.data.is_file() else "default",
             o.split_seed,
             o.allow_small_test,
         ],

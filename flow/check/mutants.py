@@ -281,6 +281,13 @@ def _flip(code: int, bit: int, w: int, signed: bool) -> int:
     return _signed(u, w, signed)
 
 
+# The constants a weight-flip / bias-flip mutant changes, per layer class: (array, its type) each.
+FLIP_ROLES = {
+    Dense: (("weight", "weight_type"), ("bias", "bias_type")),
+    ScaleShift: (("scale", "scale_type"), ("shift", "shift_type")),
+}
+
+
 def op_param_flip(build: Build, rng: np.random.Generator, cls: str, n: int) -> Iterator[Mutant]:
     """weight-flip / bias-flip: re-render the block from a graph with one code's bit flipped."""
     cands = []
@@ -289,28 +296,11 @@ def op_param_flip(build: Build, rng: np.random.Generator, cls: str, n: int) -> I
         for name in b["layers"]:
             layer = build.graph.layer(name)
             k = build.graph.layers.index(layer)
-            if isinstance(layer, Dense):
-                arr, t, field_ = (
-                    (layer.weight, layer.weight_type, "weight")
-                    if cls == "weight-flip"
-                    else (
-                        layer.bias,
-                        layer.bias_type,
-                        "bias",
-                    )
-                )
-            elif isinstance(layer, ScaleShift):
-                arr, t, field_ = (
-                    (layer.scale, layer.scale_type, "scale")
-                    if cls == "weight-flip"
-                    else (
-                        layer.shift,
-                        layer.shift_type,
-                        "shift",
-                    )
-                )
-            else:
+            roles = FLIP_ROLES.get(type(layer))
+            if roles is None:
                 continue
+            field_, type_field = roles[0 if cls == "weight-flip" else 1]
+            arr, t = getattr(layer, field_), getattr(layer, type_field)
             if f is not None:
                 cands.append((b, f, k, layer, arr, t, field_))
     if not cands:

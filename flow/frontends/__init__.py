@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.artifacts import file_sha256
 from flow.errors import ConfigError
 
 MODEL_SUFFIXES = (".onnx", ".pt", ".pth")
@@ -69,14 +70,6 @@ class Origin:
 def model_name(path: Path) -> str:
     stem = path.name.split(".")[0] or "model"
     return re.sub(r"[^A-Za-z0-9_-]", "-", stem)
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _sha256_module(module) -> str:
@@ -127,7 +120,7 @@ def from_onnx(path: Path) -> Imported:
     origin = Origin(
         "qonnx" if graph is not None else "onnx",
         str(path),
-        _sha256_file(path),
+        file_sha256(path),
         module,
         graph=graph,
         notes=tuple(notes),
@@ -165,7 +158,7 @@ def from_pt(path: Path) -> Imported:
         )
     if not isinstance(obj, nn.Module):
         raise ConfigError(f"{path}: holds a {type(obj).__name__}, not an nn.Sequential")
-    return from_module(obj, model_name(path), str(path), "pt", _sha256_file(path))
+    return from_module(obj, model_name(path), str(path), "pt", file_sha256(path))
 
 
 def _float_copy(module):
@@ -273,7 +266,7 @@ def from_state_dict(spec, weights: Path) -> Origin:
     except (RuntimeError, AttributeError) as e:
         raise ConfigError(f"{weights}: does not fit model {spec.name!r}: {str(e).splitlines()[0]}") from None
     model.eval()
-    return Origin("pt", str(weights), _sha256_file(weights), model, source_model=_float_copy(model))
+    return Origin("pt", str(weights), file_sha256(weights), model, source_model=_float_copy(model))
 
 
 def _shapes(sd: dict) -> str:

@@ -68,6 +68,13 @@ class Param:
     codes: np.ndarray | None = None
     t: FixedType | None = None
 
+    def map(self, f) -> Param:
+        """The same constant with ``f`` (a reshape or transpose) applied to its values and codes."""
+        return Param(f(self.values), None if self.codes is None else f(self.codes), self.t)
+
+    def flat(self) -> Param:
+        return self.map(lambda a: a.reshape(-1))
+
 
 @dataclass
 class Step:
@@ -336,11 +343,7 @@ def walk(model, path) -> Parsed:
                 if wp is None:
                     raise refuse(path, node, "the weight is not a constant")
                 trans = attrs.get("transB", 0)
-                wp = Param(
-                    wp.values if trans else wp.values.T,
-                    None if wp.codes is None else (wp.codes if trans else wp.codes.T),
-                    wp.t,
-                )
+                wp = wp if trans else wp.map(np.transpose)
                 bp = w.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
                 if len(node.input) > 2 and node.input[2] and bp is None:
                     raise refuse(path, node, "the bias is not a constant")
@@ -350,7 +353,7 @@ def walk(model, path) -> Parsed:
                 wp = w.const(node.input[1])
                 if wp is None or wp.values.ndim != 2:
                     raise refuse(path, node, "the weight is not a constant matrix")
-                wp = Param(wp.values.T, None if wp.codes is None else wp.codes.T, wp.t)
+                wp = wp.map(np.transpose)
                 bp = None
             steps.append(Step("dense", "", wp, bp))
             tensor = node.output[0]
@@ -374,7 +377,7 @@ def walk(model, path) -> Parsed:
             elif (
                 steps and steps[-1].kind in ("dense", "scaleshift") and steps[-1].bias is None and steps[-1].out is None
             ):
-                steps[-1].bias = Param(c.values.reshape(-1), None if c.codes is None else c.codes.reshape(-1), c.t)
+                steps[-1].bias = c.flat()
             else:
                 raise refuse(path, node, "an Add of a constant that is not a bias (after MatMul/Mul) nor half an LSB")
             tensor = node.output[0]
@@ -383,11 +386,7 @@ def walk(model, path) -> Parsed:
             other, c = w.data_input(node, tensor)
             if c is None:
                 raise refuse(path, node, "multiplies by a tensor that is not a constant")
-            steps.append(
-                Step(
-                    "scaleshift", "", Param(c.values.reshape(-1), None if c.codes is None else c.codes.reshape(-1), c.t)
-                )
-            )
+            steps.append(Step("scaleshift", "", c.flat()))
             tensor = node.output[0]
             continue
         if op == "Relu":

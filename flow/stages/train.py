@@ -10,7 +10,7 @@ import shutil
 
 import torch
 
-from flow.artifacts import FLOAT_MODEL
+from flow.artifacts import FLOAT_MODEL, file_sha256
 from flow.data import CLASS_NAMES, FEATURE_NAMES
 from flow.errors import ConfigError
 from flow.results import TrainResult
@@ -19,7 +19,6 @@ from flow.train.fit import Arrays, evaluate, fit, standardization
 from flow.train.history import write_history
 from flow.train.model import (
     build_float_model,
-    file_sha256,
     load_float_model,
     model_from_checkpoint,
     read_checkpoint,

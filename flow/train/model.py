@@ -6,7 +6,6 @@ checkpoint so a checkpoint is usable on its own (``flow train`` output feeds ``f
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -59,14 +58,6 @@ def save_float_model(
         },
         path,
     )
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_zip(path: Path) -> None:

@@ -131,8 +131,9 @@ if cocotb is not None:
         assert not len(bad), f"{len(bad)} mismatches, first {first}"
 
 
-@pytest.mark.parametrize("params", CASES, ids=lambda p: "-".join(f"{k}{v}" for k, v in p.items()))
-def test_requant(params, icarus, tmp_path):
+def _run_lanes(params: dict, codes: np.ndarray, expected: np.ndarray, tmp_path) -> dict:
+    """Simulate ``requant_vec`` (LANES requantizers of the rendered ``flow_requant.v``) on ``codes``
+    against ``expected``; the testbench's report (checked, mismatches, first)."""
     from flow.rtl.generate import banner, render
     from flow.sim.blocks import run_block
 
@@ -140,12 +141,8 @@ def test_requant(params, icarus, tmp_path):
         "flow_requant.v": render("requant.v.j2", banner=banner("flow_requant.v", "test")),
         "requant_vec.v": (HERE / "requant_vec.v").read_text(),
     }
-    params = {"LANES": LANES, **params}
-    # Reference values are computed here (torch is slow to import inside the simulator).
-    codes = _input_codes(params)
-    codes = np.concatenate([codes, np.full((-len(codes)) % LANES, codes[0])])
-    np.savez(tmp_path / "vectors.npz", codes=codes, expected=expected_codes(params, codes))
-    report = run_block(
+    np.savez(tmp_path / "vectors.npz", codes=codes, expected=expected)
+    return run_block(
         files,
         "requant_vec",
         "test_requant",
@@ -154,32 +151,25 @@ def test_requant(params, icarus, tmp_path):
         parameters=params,
         config={**params, "vectors": str(tmp_path / "vectors.npz")},
     )
+
+
+@pytest.mark.parametrize("params", CASES, ids=lambda p: "-".join(f"{k}{v}" for k, v in p.items()))
+def test_requant(params, icarus, tmp_path):
+    params = {"LANES": LANES, **params}
+    # Reference values are computed here (torch is slow to import inside the simulator).
+    codes = _input_codes(params)
+    codes = np.concatenate([codes, np.full((-len(codes)) % LANES, codes[0])])
+    report = _run_lanes(params, codes, expected_codes(params, codes), tmp_path)
     assert report["mismatches"] == 0 and report["checked"] > 0
 
 
 def test_requant_conv_ties_hand_computed(icarus, tmp_path):
     """RND=2 in hardware on the hand-computed ties (expected values from the table, not the reference)."""
-    from flow.rtl.generate import banner, render
-    from flow.sim.blocks import run_block
-
     params = {"LANES": LANES, "IN_W": 8, "IN_SIGNED": 1, "SHIFT": 2, "OUT_W": 5, "OUT_SIGNED": 1, "RND": 2, "SAT": 1}
     codes = np.array(list(CONV_TIES), dtype=np.int64)
     expected = np.array(list(CONV_TIES.values()), dtype=np.int64)
     pad = (-len(codes)) % LANES
     codes = np.concatenate([codes, np.full(pad, codes[0])])
     expected = np.concatenate([expected, np.full(pad, expected[0])])
-    np.savez(tmp_path / "vectors.npz", codes=codes, expected=expected)
-    files = {
-        "flow_requant.v": render("requant.v.j2", banner=banner("flow_requant.v", "test")),
-        "requant_vec.v": (HERE / "requant_vec.v").read_text(),
-    }
-    report = run_block(
-        files,
-        "requant_vec",
-        "test_requant",
-        HERE,
-        tmp_path / "run",
-        parameters=params,
-        config={**params, "vectors": str(tmp_path / "vectors.npz")},
-    )
+    report = _run_lanes(params, codes, expected, tmp_path)
     assert report["mismatches"] == 0 and report["checked"] == len(codes)

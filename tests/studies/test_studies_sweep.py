@@ -7,6 +7,7 @@ import pytest
 
 from flow.errors import ConfigError
 from flow.studies.sweep import SweepGrid, SweepSettings, run_sweep
+from tests.studies.helpers import sweep_args
 
 
 def grid_settings(**kw):
@@ -79,24 +80,7 @@ def test_sweep_errors(small, data, tmp_path):
 
 def test_cli_sweep_in_a_process_pool(cli, csv_path, tmp_path):
     out = tmp_path / "sw"
-    args = [
-        "sweep",
-        "jsc-small",
-        "--data",
-        str(csv_path),
-        "--batch-size",
-        "64,128",
-        "--lr",
-        "0.01",
-        "--epochs",
-        "1",
-        "--repeats",
-        "2",
-        "--workers",
-        "2",
-        "--out",
-        str(out),
-    ]
+    args = sweep_args(csv_path, out, "--epochs", "1", "--repeats", "2", "--workers", "2")
     res = cli(args)
     assert res.exit_code == 0, res.output
     assert "4 runs" in res.output and "sweep complete" in res.output and "± " in res.output

@@ -15,6 +15,7 @@ from flow.studies.backends import RayBackend  # noqa: E402
 from flow.studies.data import synthetic_data  # noqa: E402
 from flow.studies.ray_local import LocalCluster, loopback_driver  # noqa: E402
 from flow.studies.sweep import SweepGrid, SweepSettings, run_sweep  # noqa: E402
+from tests.studies.helpers import sweep_args  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +25,11 @@ def cluster():
 
 
 def _sweep_args(csv_path, out, *extra):
-    return [
-        "sweep",
-        "jsc-small",
-        "--data",
-        str(csv_path),
-        "--batch-size",
-        "64,128",
+    return sweep_args(
+        csv_path,
+        out,
         "--weight-bits",
         "float,6",  # 2 x 2: two float runs, each quantized once from its checkpoint (sent as bytes)
-        "--lr",
-        "0.01",
         "--epochs",
         "2",
         "--qat-epochs",
@@ -44,10 +39,8 @@ def _sweep_args(csv_path, out, *extra):
         "--plots-per-run",
         "--embedding",
         "pca",
-        "--out",
-        str(out),
         *extra,
-    ]
+    )
 
 
 VOLATILE = {"seconds", "samples_per_s"}  # wall-clock figures: the only fields allowed to differ
