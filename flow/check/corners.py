@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from flow.check.events import EVENTS, LayerEvents, layer_events, possible, requant_layers
+from flow.ir.features import code_bounds, shifts
 from flow.ir.graph import Dense, QuantGraph, ScaleShift
 
 HIT, UNREACHABLE, NOT_FOUND = "hit", "unreachable", "not found"
@@ -101,13 +102,14 @@ def load_targets(path) -> tuple[Target, ...]:
 
 def _seed_pool(graph: QuantGraph, rng: np.random.Generator, random: int) -> tuple[np.ndarray, int]:
     """Seed rows and how many of them (the leading ones) always go into the corner set."""
-    t, n = graph.input_type, graph.n_inputs
-    lo, hi = t.min_code, t.max_code
+    n = graph.n_inputs
+    lo, hi = code_bounds(graph)  # per feature (container codes on each feature's grid)
+    s = shifts(graph)
     alt = np.where(np.arange(n) % 2 == 0, lo, hi)
-    fixed = [np.full(n, lo), np.full(n, hi), alt, np.where(alt == lo, hi, lo)]
-    rows = [np.stack(fixed), rng.integers(lo, hi + 1, (random, n))]
+    fixed = [lo, hi, alt, np.where(alt == lo, hi, lo)]
+    rows = [np.stack(fixed), rng.integers(lo >> s, (hi >> s) + 1, (random, n)) << s]
     n_fixed = len(fixed) + random
-    rows.append(np.zeros((1, n), dtype=np.int64) if lo <= 0 <= hi else np.full((1, n), lo))
+    rows.append(np.clip(np.zeros((1, n), dtype=np.int64), lo, hi))
     first = graph.layers[0]
     w = first.weight if isinstance(first, Dense) else np.diag(first.scale) if isinstance(first, ScaleShift) else None
     if w is not None:
@@ -145,7 +147,8 @@ def generate_corners(graph: QuantGraph, *, seed: int = 0, random: int = 64, swee
     """Search corner vectors for every reachable target of ``graph`` (see the module docstring)."""
     rng = np.random.default_rng(seed)
     t_in = graph.input_type
-    lo_c, hi_c = t_in.min_code, t_in.max_code
+    lo_c, hi_c = code_bounds(graph)  # per feature; a move on feature c steps by its grid unit
+    unit = np.int64(1) << shifts(graph)
     n_in = graph.n_inputs
     can = possible(graph)
     names = {i: layer.name for i, layer in requant_layers(graph)}
@@ -160,9 +163,9 @@ def generate_corners(graph: QuantGraph, *, seed: int = 0, random: int = 64, swee
                     open_t.append(key)
 
     pool, n_fixed = _seed_pool(graph, rng, random)
-    exhaustive = isinstance(graph.layers[0], ScaleShift) and t_in.width <= EXHAUSTIVE_BITS
+    exhaustive = isinstance(graph.layers[0], ScaleShift) and t_in.width <= EXHAUSTIVE_BITS and not graph.input_types
     if exhaustive:  # every input code on every feature at once: a per-feature first layer sees them all
-        sweep = np.repeat(np.arange(lo_c, hi_c + 1, dtype=np.int64)[:, None], n_in, axis=1)
+        sweep = np.repeat(np.arange(t_in.min_code, t_in.max_code + 1, dtype=np.int64)[:, None], n_in, axis=1)
         pool = np.concatenate([pool, sweep])
     found: dict[tuple[int, int, str], np.ndarray] = {}
     rows_evaluated = len(pool)
@@ -182,28 +185,29 @@ def generate_corners(graph: QuantGraph, *, seed: int = 0, random: int = 64, swee
     starts = [pool[int(torch.argmax(_objective(by_index[i], j, ev, all_rows)))] for i, j, ev in open_t]
     state = np.stack(starts) if starts else np.zeros((0, n_in), dtype=np.int64)
     score = np.array([float(_objective(by_index[i], j, ev, all_rows).max()) for i, j, ev in open_t])
-    span = hi_c - lo_c
+    span = (hi_c - lo_c) // unit  # in grid units of each feature
     for sweep in range(sweeps):
         if not open_t:
             break
-        step = max(2, span >> (2 + sweep))
         for c in rng.permutation(n_in):
             if not open_t:
                 break
             a = len(open_t)
             cur = state[:, c]
+            u, lo, hi = unit[c], lo_c[c], hi_c[c]
+            step = max(2, int(span[c]) >> (2 + sweep)) * u
             cand = np.stack(
                 [
-                    np.full(a, lo_c),
-                    np.full(a, hi_c),
-                    cur - 1,
-                    cur + 1,
+                    np.full(a, lo),
+                    np.full(a, hi),
+                    cur - u,
+                    cur + u,
                     cur - step,
                     cur + step,
-                    *rng.integers(lo_c, hi_c + 1, (3, a)),
+                    *(rng.integers(lo // u, hi // u + 1, (3, a)) * u),
                 ],
                 axis=1,
-            ).clip(lo_c, hi_c)  # [a, K]
+            ).clip(lo, hi)  # [a, K]
             batch = np.repeat(state, K, axis=0)
             batch[:, c] = cand.reshape(-1)
             rows_evaluated += len(batch)

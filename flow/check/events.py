@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from flow.ir.features import code_bounds
 from flow.ir.fixed import FixedType, Overflow, Rounding, apply_overflow, requantize, shift_round
 from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
 from flow.ir.reference import iter_layers
@@ -181,9 +182,7 @@ def _constant_part(layer: Layer) -> np.ndarray:
 def possible(graph: QuantGraph) -> dict[int, dict[str, np.ndarray]]:
     """``{layer index: {event: bool [n_out]}}``: False where the event is proven impossible for any input
     codes of the input type (interval arithmetic, plus divisibility for ties); True means "not excluded"."""
-    t0 = graph.input_type
-    lo = np.full(graph.n_inputs, t0.min_code, dtype=np.int64)
-    hi = np.full(graph.n_inputs, t0.max_code, dtype=np.int64)
+    lo, hi = code_bounds(graph)
     out: dict[int, dict[str, np.ndarray]] = {}
     for i, layer in enumerate(graph.layers):
         t = layer.out_type

@@ -65,6 +65,7 @@ LEARNED_KEYS: dict[str, type | tuple[type, ...]] = {
     "lut_budget": (int, float),
     "select": str,
     "seed": int,
+    "input_granularity": str,
 }
 
 

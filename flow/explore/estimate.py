@@ -12,12 +12,15 @@ def shiftadd_lut(graph: QuantGraph, max_levels: int = 5) -> dict | None:
     not available. A few seconds for jsc-medium. Called by ``flow explore``, not by the quantize stage (whose
     input hash would then follow every change of the RTL generator)."""
     try:
+        from flow.rtl.port import port_box, port_layers
         from flow.rtl.shiftadd.cost import estimate
         from flow.rtl.shiftadd.layers import layer_problem, solve_problem
         from flow.rtl.shiftadd.schedule import schedule
     except ImportError:
         return None
-    layers, lo, hi, rows = list(graph.layers), None, None, []
+    # the first layer as the RTL builds it: on port codes when the features have their own types
+    layers, rows = list(port_layers(graph)), []
+    lo, hi = port_box(graph) or (None, None)
     i = 0
     while i < len(layers):
         layer = layers[i]

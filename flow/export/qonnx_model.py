@@ -24,7 +24,9 @@ The graph input is float64 so that real-valued (standardized) features quantize 
 Layers: ``Dense`` -> ``MatMul(x, Quant(W^T)) + Quant(b)`` [wrap] -> quantize to out_type;
 ``ReLU`` -> ``Relu`` -> quantize; ``ScaleShift`` -> ``Mul(x, Quant(s)) + Quant(t)`` -> quantize;
 ``ArgMax`` -> ``ArgMax`` (first maximum) -> ``Cast`` -> quantize to the index type.
-Each layer's output tensor is named ``<layer>_out``; the graph input is ``x``.
+Each layer's output tensor is named ``<layer>_out``; the graph input is ``x``. Per-feature input types
+(:attr:`flow.ir.graph.QuantGraph.input_types`) quantize ``x`` with a per-feature clip and scale
+(:func:`_quantize_features`).
 """
 
 from __future__ import annotations
@@ -181,6 +183,39 @@ def _requantize(
     return _quant(b, v, t, shape, "ROUND" if to_even else "FLOOR", out)
 
 
+def _quantize_features(b: _Builder, types: tuple[FixedType, ...], shape: list) -> str:
+    """Real features -> each feature in its own type (per-feature input types), as ``x_quant``.
+
+    ``Quant`` takes one bit width for the tensor (qonnx 1.0.0 compares it to 1), so the per-feature ranges
+    are a clip first: ``Min(Max(x, min_i), max_i)`` with the bounds on each feature's grid, then (RND)
+    ``+ 2**-(f_i+1)``, then one ``Quant`` with per-feature ``scale = 2**-f_i`` and the widest width. Clipping
+    a real value to grid bounds before rounding equals saturating the rounded code, for every rounding mode
+    (the bounds are codes). Per-feature WRAP types have no such form and are refused.
+    """
+    if any(t.overflow is not Overflow.SAT for t in types) or len({(t.rounding, t.signed) for t in types}) > 1:
+        raise ConfigError(
+            "QONNX export: per-feature input types must all saturate (SAT) and share one rounding mode and "
+            "signedness; got " + ", ".join(t.describe() for t in types)
+        )
+    d = TensorProto.DOUBLE
+    v = b.op("Max", [INPUT, b.const("feature_min", [t.min_value for t in types], d)], d, shape)
+    v = b.op("Min", [v, b.const("feature_max", [t.max_value for t in types], d)], d, shape)
+    t0 = types[0]
+    if t0.rounding is Rounding.RND:
+        v = b.op("Add", [v, b.const("half_lsb", [2.0 ** -(t.frac + 1) for t in types], d)], d, shape)
+    f = TensorProto.FLOAT
+    args = [
+        v,
+        b.const("scale", [2.0**-t.frac for t in types], f),
+        b.const("zeropt", 0.0, f),
+        b.const("bitwidth", float(max(t.width for t in types)), f),
+    ]
+    mode = "ROUND" if t0.rounding is Rounding.RND_CONV else "FLOOR"
+    return b.op(
+        "Quant", args, f, shape, "x_quant", domain=QONNX_DOMAIN, signed=int(t0.signed), narrow=0, rounding_mode=mode
+    )
+
+
 def _param(b: _Builder, hint: str, codes: np.ndarray, t: FixedType, elem: int) -> str:
     q = _quant(
         b, b.const(hint, codes.astype(np.float64) * 2.0**-t.frac, TensorProto.FLOAT), t, list(codes.shape), "ROUND"
@@ -248,7 +283,10 @@ def build_qonnx(graph: QuantGraph, batch: int = 1) -> onnx.ModelProto:
     b = _Builder(batch)
     in_shape = [batch, graph.n_inputs]
     b.infos[INPUT] = (TensorProto.DOUBLE, in_shape)
-    q = _requantize(b, INPUT, float("inf"), graph.input_type, in_shape, TensorProto.DOUBLE, out="x_quant")
+    if graph.input_types:
+        q = _quantize_features(b, graph.input_types, in_shape)
+    else:
+        q = _requantize(b, INPUT, float("inf"), graph.input_type, in_shape, TensorProto.DOUBLE, out="x_quant")
     for layer in graph.layers:
         q = _layer(b, layer, _to_compute(b, q, [batch, layer.n_in], elem), elem)
     out = output_name(graph.layers[-1])

@@ -31,7 +31,7 @@ import numpy as np
 from flow.compare import to_values
 from flow.config.targets import Target
 from flow.errors import ConfigError, ToolError
-from flow.hls.precision import INPUT_NAME, precision_table
+from flow.hls.precision import INPUT_NAME, ap_type, precision_table
 from flow.hls.torch_model import TORCH_MODULES, to_torch
 from flow.hls.verify import check_project
 from flow.ir.graph import ArgMax, Layer, QuantGraph
@@ -143,11 +143,40 @@ def write_build_scripts(project_dir: Path, backend: str) -> None:
     path.chmod(0o755)
 
 
+INPUT_NOTE = "PER_FEATURE_INPUTS.md"
+
+
+def input_note(graph: QuantGraph) -> str | None:
+    """What a user of the project must do with per-feature input types (None without them): hls4ml's input
+    is the container type, so each feature must be quantized to its own type first (flow does so before
+    the C simulation, as it applies a trailing ArgMax after it)."""
+    if not graph.input_types:
+        return None
+    rows = "".join(
+        f"| {i} | {name} | `{t.describe()}` | `{ap_type(t)}` |\n"
+        for i, (name, t) in enumerate(zip(graph.feature_names, graph.input_types, strict=True))
+    )
+    return (
+        "# Per-feature input types\n\n"
+        f"This design quantizes each input feature to its own type. The project's input type `input_t` is the\n"
+        f"container `{ap_type(graph.input_type)}`, which holds every feature's values exactly, but rounding and\n"
+        "saturation to each feature's own type happen *before* the kernel. Cast feature `i` to its type below,\n"
+        "then pass it as `input_t` (a widening, exact): that is what flow's integer reference, its C simulation\n"
+        "(`tb_data/tb_input_features.dat` holds the quantized values) and the RTL (whose port carries each\n"
+        "feature's own code) do. Feeding raw floats straight into `input_t` gives other results.\n\n"
+        "| feature | name | type | cast before `input_t` |\n|--:|---|---|---|\n" + rows
+    )
+
+
 def write_testbench(project: HlsProject, codes: np.ndarray, ref_codes: np.ndarray) -> None:
-    """``tb_data/`` for the vendor C simulation: dequantized inputs and expected outputs, ``repr`` exact."""
+    """``tb_data/`` for the vendor C simulation: dequantized inputs and expected outputs, ``repr`` exact;
+    and, with per-feature input types, :data:`INPUT_NOTE` on quantizing the features before the kernel."""
     tb = project.project_dir / "tb_data"
     tb.mkdir(exist_ok=True)
     g = project.graph
+    note = input_note(g)
+    if note is not None:
+        (project.project_dir / INPUT_NOTE).write_text(note)
     for name, arr in (
         ("tb_input_features.dat", to_values(codes, g.input_type)),
         ("tb_output_predictions.dat", to_values(ref_codes, g.output_type)),

@@ -15,6 +15,12 @@ Arithmetic of each layer (the integer reference in :mod:`flow.ir.reference` impl
 * :class:`ArgMax` (the trigger decision): ``out = min{i : x[i] = max_j x[j]}``, the index of the
   first maximum as an unsigned integer code (``frac = 0``) of ``ceil(log2(n))`` bits.
 
+The graph's input is one container type ``input_type`` for every feature, or, when ``input_types`` is
+given, one type per feature (learned per-feature widths): feature ``i`` is quantized to ``input_types[i]``
+and enters the graph as the container code ``c_i << (input_type.frac - input_types[i].frac)``, which is
+exact because each feature type fits inside the container (:mod:`flow.ir.features`). Every layer computes
+on container codes, so the per-feature types change only the input quantizer and the RTL's input port.
+
 Each kind has one vocabulary name, its ``kind`` attribute (``dense``, ``relu``, ``scaleshift``,
 ``argmax``), used in graph files, reports, templates and configuration.
 """
@@ -224,6 +230,19 @@ def exact_accum_type(
     return FixedType(bits_for_range(lo, hi, signed=True), frac, True, "TRN", "WRAP")
 
 
+def _check_feature_types(types: tuple[FixedType, ...], container: FixedType, n_in: int) -> None:
+    """Every per-feature type must be representable exactly in the container: no more fractional bits,
+    and its code range, shifted onto the container's LSB, inside the container's code range."""
+    if len(types) != n_in:
+        raise ConfigError(f"graph input: {len(types)} per-feature types for {n_in} features")
+    for i, t in enumerate(types):
+        s = container.frac - t.frac
+        if s < 0 or (t.min_code << s) < container.min_code or (t.max_code << s) > container.max_code:
+            raise ConfigError(
+                f"graph input: feature {i}'s type {t.describe()} does not fit the container {container.describe()}"
+            )
+
+
 @dataclass(frozen=True, eq=False)
 class QuantGraph:
     """A quantized network: input type, a chain of layers, and what the outputs mean."""
@@ -236,8 +255,13 @@ class QuantGraph:
     # Standardization applied to raw features before input quantization: (x - mean) / std.
     input_mean: np.ndarray = field(repr=False)
     input_std: np.ndarray = field(repr=False)
+    # One type per input feature, each inside ``input_type`` (empty: every feature is ``input_type``).
+    input_types: tuple[FixedType, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "input_types", tuple(self.input_types))
+        if self.input_types:
+            _check_feature_types(self.input_types, self.input_type, self.layers[0].n_in if self.layers else 0)
         prev = self.input_type
         for layer in self.layers:
             if layer.in_type != prev:
@@ -285,7 +309,10 @@ class QuantGraph:
 
 def precision_rows(graph: QuantGraph) -> list[dict]:
     """One row per layer with every FixedType it uses (``describe()`` text), for reports."""
-    rows = [{"layer": "input", "kind": "input", "out": graph.input_type.describe()}]
+    out = graph.input_type.describe()
+    if graph.input_types:
+        out += " (per feature: " + ", ".join(t.describe() for t in graph.input_types) + ")"
+    rows = [{"layer": "input", "kind": "input", "out": out}]
     for layer in graph.layers:
         row = {"layer": layer.name, "kind": layer.kind, "in": layer.in_type.describe()}
         for role in ("weight_type", "bias_type", "accum_type", "scale_type", "shift_type"):
@@ -341,9 +368,11 @@ def _layer_from_dict(d: dict) -> Layer:
 
 
 def graph_to_dict(g: QuantGraph) -> dict:
+    per_feature = {"input_types": [t.to_dict() for t in g.input_types]} if g.input_types else {}
     return {
         "name": g.name,
         "input_type": g.input_type.to_dict(),
+        **per_feature,
         "layers": [_layer_to_dict(layer) for layer in g.layers],
         "class_names": list(g.class_names),
         "feature_names": list(g.feature_names),
@@ -361,4 +390,5 @@ def graph_from_dict(d: dict) -> QuantGraph:
         feature_names=tuple(d["feature_names"]),
         input_mean=np.asarray(d["input_mean"], dtype=np.float64),
         input_std=np.asarray(d["input_std"], dtype=np.float64),
+        input_types=tuple(FixedType.from_dict(t) for t in d.get("input_types", ())),
     )

@@ -16,15 +16,17 @@ import numpy as np
 import torch
 
 from flow.errors import ConfigError
-from flow.ir.fixed import apply_overflow, quantize_float, requantize
+from flow.ir.features import quantize_features
+from flow.ir.fixed import apply_overflow, requantize
 from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
 from flow.registry import KindTable
 
 
 def encode_inputs(graph: QuantGraph, features: np.ndarray) -> torch.Tensor:
-    """Raw features ``[N, F]`` -> input codes: ``quantize((x - mean) / std)`` in float64."""
+    """Raw features ``[N, F]`` -> input codes: ``quantize((x - mean) / std)`` in float64, each feature in its
+    own type when the graph has per-feature types (:func:`flow.ir.features.quantize_features`)."""
     x = (np.asarray(features, dtype=np.float64) - graph.input_mean) / graph.input_std
-    return quantize_float(torch.from_numpy(x), graph.input_type)
+    return quantize_features(graph, torch.from_numpy(x))
 
 
 def dense(layer: Dense, x: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from flow.ir.features import code_bounds, shifts
 from flow.ir.fixed import FixedType
 from flow.ir.graph import Dense, QuantGraph, ReLU, ScaleShift, exact_accum_type
 
@@ -18,12 +19,15 @@ def random_graph(
     weight_bits: int = 6,
     act: FixedType | None = None,
     scale_shift: bool = False,
+    per_feature: bool = False,
     name: str = "random",
 ) -> QuantGraph:
     """A Dense/ReLU chain with random integer weights, for exercising back ends.
 
     ``sizes`` are the widths of the layers' inputs and outputs; with ``scale_shift`` the chain starts
-    with a per-feature ScaleShift layer. Activations default to ``fixed<10,5> RND/SAT``.
+    with a per-feature ScaleShift layer. Activations default to ``fixed<10,5> RND/SAT``. With
+    ``per_feature`` every input feature gets its own random type inside ``input_type``
+    (:func:`random_feature_types`).
     """
     rng = np.random.default_rng(seed)
     input_type = input_type or FixedType(10, 6, True, "RND", "SAT")
@@ -56,17 +60,31 @@ def random_graph(
         tuple(f"f{i}" for i in range(n_in)),
         np.zeros(n_in),
         np.ones(n_in),
+        random_feature_types(input_type, n_in, rng) if per_feature else (),
     )
 
 
+def random_feature_types(container: FixedType, n: int, rng: np.random.Generator) -> tuple[FixedType, ...]:
+    """``n`` random types inside ``container`` (its modes and signedness): each drops 0-4 fractional bits
+    and 0-2 integer bits, at least the minimum width."""
+    out = []
+    for _ in range(n):
+        frac = container.frac - int(rng.integers(0, 5))
+        integer = container.integer - int(rng.integers(0, 3))
+        width = max(integer + frac, 2 if container.signed else 1)
+        out.append(FixedType(width, frac, container.signed, container.rounding, container.overflow))
+    return tuple(out)
+
+
 def random_codes(graph: QuantGraph, n: int, *, seed: int = 0) -> np.ndarray:
-    """Uniform random input codes over the whole input range, corners included."""
+    """Uniform random input codes over the whole input range of each feature, corners included."""
     rng = np.random.default_rng(seed)
-    t = graph.input_type
-    codes = rng.integers(t.min_code, t.max_code + 1, (n, graph.n_inputs))
+    lo, hi = code_bounds(graph)
+    s = shifts(graph)
+    codes = rng.integers(lo >> s, (hi >> s) + 1, (n, graph.n_inputs)) << s
     if n >= 2:
-        codes[0, :] = t.min_code
-        codes[1, :] = t.max_code
+        codes[0, :] = lo
+        codes[1, :] = hi
     return codes.astype(np.int64)
 
 

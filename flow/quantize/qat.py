@@ -172,16 +172,34 @@ LAYER_TYPES = KindTable(
 )
 
 
-class QuantModel(nn.Module):
-    """Input quantizer followed by the quantized layers; input = standardized features."""
+def fake_quantize_features(x: torch.Tensor, container: FixedType, types: tuple[FixedType, ...]) -> torch.Tensor:
+    """:func:`fake_quantize` of ``x[:, i]`` to ``types[i]`` (per-feature input types; ``container`` alone
+    when ``types`` is empty). Each grid value is also a value of ``container``, which holds every type."""
+    if not types:
+        return fake_quantize(x, container)
+    return torch.stack([fake_quantize(x[:, i], t) for i, t in enumerate(types)], dim=1)
 
-    def __init__(self, input_type: FixedType, folded: tuple[FoldedLayer, ...], types: tuple[LayerTypes, ...]):
+
+class QuantModel(nn.Module):
+    """Input quantizer followed by the quantized layers; input = standardized features.
+
+    ``input_type`` is the graph's input (container) type; ``feature_types``, if given, one type per feature
+    inside it (:attr:`flow.ir.graph.QuantGraph.input_types`)."""
+
+    def __init__(
+        self,
+        input_type: FixedType,
+        folded: tuple[FoldedLayer, ...],
+        types: tuple[LayerTypes, ...],
+        feature_types: tuple[FixedType, ...] = (),
+    ):
         super().__init__()
         self.input_type = input_type
+        self.feature_types = tuple(feature_types)
         self.layers = nn.ModuleList(QAT_MODULES[layer](layer, t) for layer, t in zip(folded, types, strict=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = fake_quantize(x, self.input_type)
+        x = fake_quantize_features(x, self.input_type, self.feature_types)
         for layer in self.layers:
             x = layer(x)
         return x
@@ -230,4 +248,5 @@ def to_graph(
         tuple(feature_names),
         np.asarray(mean, dtype=np.float64),
         np.asarray(std, dtype=np.float64),
+        model.feature_types,
     )

@@ -338,11 +338,20 @@ def _learned(st: _Stages) -> tuple[tuple[LearnedLayer, ...], dict]:
         "ebops": stats.get("ebops"),
         "weights": stats.get("weights"),
         "nonzero_weights": stats.get("nonzero_weights"),
-        "input_width": (stats.get("input") or {}).get("width"),
+        "input_width": _input_width(stats),
         "selected_epoch": f"{sel.get('phase', '')} {sel.get('epoch', '')}".strip(),
         "selected_val_accuracy": sel.get("val_acc"),
     }
     return tuple(out), totals
+
+
+def _input_width(stats: dict):
+    """The input width of a learned design: ``"12 bits"``, or ``"2-9 bits per feature (mean 5.1)"``."""
+    features = [int(t["width"]) for t in stats.get("input_features") or ()]
+    if not features:
+        width = (stats.get("input") or {}).get("width")
+        return None if width is None else f"{width} bits"
+    return f"{min(features)}-{max(features)} bits per feature (mean {sum(features) / len(features):.1f})"
 
 
 def parse_type(text: str) -> tuple[bool, int, int, str, str] | None:

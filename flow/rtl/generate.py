@@ -29,9 +29,11 @@ import jinja2
 
 import flow
 from flow.errors import ConfigError
+from flow.ir.features import port_description, port_width
 from flow.ir.fixed import FixedType, Overflow, Rounding, bits_for_range
 from flow.ir.graph import LAYER_CLASSES, ArgMax, Dense, Layer, QuantGraph, ReLU, ScaleShift
 from flow.registry import KindTable
+from flow.rtl.port import port_box, port_layers
 
 GENERATOR = "flow.rtl.generate"
 
@@ -141,6 +143,11 @@ class RtlDesign:
     fanin: int
     settings: RtlSettings | None = None
     adder_levels: int | None = None  # adder levels per stage of the shift-add blocks
+    in_desc: str = ""  # what the input port's elements hold (one type, or one per feature)
+
+    @property
+    def in_description(self) -> str:
+        return self.in_desc or self.in_type.describe()
 
     @property
     def latency(self) -> int:
@@ -713,11 +720,12 @@ def plan_blocks(graph: QuantGraph, settings: RtlSettings) -> tuple[list[BlockPla
 
     plans: list[BlockPlan] = []
     in_range = None
-    layers, k = graph.layers, 0
+    layers, k = port_layers(graph), 0
     while k < len(layers):
         rule = RTL_BLOCKS[layers[k]]
         nxt = layers[k + 1] if k + 1 < len(layers) else None
-        box = in_range if settings.propagate else None
+        # the first block's box is the port's per-feature code ranges (a type range, not propagation)
+        box = port_box(graph) if k == 0 else in_range if settings.propagate else None
         plan = None
         if settings.arithmetic == "shiftadd" and nxt is not None and isinstance(nxt, rule.fuses):
             try:
@@ -828,8 +836,8 @@ def build_design(
         model=model,
         top=top,
         n_in=graph.n_inputs,
-        in_w=graph.input_type.width,
-        in_desc=graph.input_type.describe(),
+        in_w=port_width(graph),
+        in_desc=port_description(graph),
         n_out=graph.n_outputs,
         out_w=graph.output_type.width,
         out_desc=graph.output_type.describe(),
@@ -845,12 +853,13 @@ def build_design(
         sources,
         tuple(layers),
         graph.n_inputs,
-        graph.input_type,
+        plans[0].layers[0].in_type if graph.input_types else graph.input_type,
         graph.n_outputs,
         graph.output_type,
         settings.fanin,
         settings,
         levels if settings.arithmetic == "shiftadd" else None,
+        port_description(graph),
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from flow.errors import MismatchError, ToolError
+from flow.ir.features import port_width, to_port
 from flow.ir.graph import QuantGraph
 from flow.ir.reference import forward, iter_layers
 from flow.rtl.generate import RtlDesign, build_design
@@ -194,7 +195,7 @@ def simulate(
         t0 = time.perf_counter()
         flags = valid_pattern(len(codes), pattern, seed)
         stim = work / "stimulus.bin"
-        in_cycles = _write_stimulus(stim, codes, graph.input_type.width, flags, seed)
+        in_cycles = _write_stimulus(stim, to_port(graph, codes), port_width(graph), flags, seed)
         np.save(work / "in_cycles.npy", in_cycles)
         np.save(work / "expected.npy", expected)
         out_t = graph.output_type
@@ -284,7 +285,7 @@ def _localize(
     probe_dir.mkdir(exist_ok=True)
     flags = np.ones(len(sub), dtype=bool)
     stim = probe_dir / "stimulus.bin"
-    in_cycles = _write_stimulus(stim, sub, graph.input_type.width, flags, 0)
+    in_cycles = _write_stimulus(stim, to_port(graph, sub), port_width(graph), flags, 0)
     np.save(probe_dir / "in_cycles.npy", in_cycles)
     ref = forward(graph, torch.from_numpy(sub)).numpy()
     np.save(probe_dir / "expected.npy", ref)

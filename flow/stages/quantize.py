@@ -45,9 +45,10 @@ def _imported(ctx, out, origin, float_model, arrays, mean, std) -> QuantizeResul
         tuple(FEATURE_NAMES),
         np.asarray(mean, dtype=np.float64),
         np.asarray(std, dtype=np.float64),
+        g.input_types,
     )
     graph.save(out / QUANT_GRAPH)
-    qmodel = QuantModel(graph.input_type, fold_batchnorm(float_model), layer_types(graph))
+    qmodel = QuantModel(graph.input_type, fold_batchnorm(float_model), layer_types(graph), graph.input_types)
     torch.save(qmodel.state_dict(), out / QAT_MODEL)
     write_history(out, [])
     codes = encode_inputs(graph, arrays["X_test"])

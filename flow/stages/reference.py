@@ -43,7 +43,7 @@ def qat_outputs(ctx, graph: QuantGraph, codes: torch.Tensor) -> tuple[np.ndarray
     """The trained QAT model in float64 on the dequantized input codes, scaled to output codes;
     and whether every scaled output was an integer (it must be)."""
     float_model = load_float_model(ctx.dir("train") / FLOAT_MODEL, ctx.model)
-    qmodel = QuantModel(graph.input_type, fold_batchnorm(float_model), layer_types(graph))
+    qmodel = QuantModel(graph.input_type, fold_batchnorm(float_model), layer_types(graph), graph.input_types)
     qmodel.load_state_dict(torch.load(ctx.dir("quantize") / QAT_MODEL))
     qmodel = qmodel.double().eval()
     with torch.no_grad():

@@ -47,7 +47,7 @@ def design_record(design) -> dict:
         "adder_levels": design.adder_levels,
         "totals": totals,
         "sources": list(design.sources),
-        "in": {"n": design.n_in, "type": design.in_type.describe()},
+        "in": {"n": design.n_in, "type": design.in_description},
         "out": {"n": design.n_out, "type": design.out_type.describe()},
         "layers": layers,
         "bit_order": "element i of a bus at bits [i*W +: W], element 0 in the least significant bits",

@@ -31,7 +31,7 @@ from flow.ir.fixed import FixedType
 from flow.ir.graph import QuantGraph, layer_arrays
 from flow.ir.reference import classify, predict
 from flow.quantize.fold_batchnorm import PARAM_ROLES
-from flow.quantize.qat import QuantModel, fake_quantize, layer_types
+from flow.quantize.qat import QuantModel, fake_quantize, fake_quantize_features, layer_types
 from flow.quantize.quantize_model import Quantized, quantize_model
 from flow.studies.data import StudyData
 from flow.studies.graph import describe_types, folded_into, module_text, short, trace
@@ -130,7 +130,7 @@ def _float_values(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Tens
 @torch.no_grad()
 def _quant_values(qmodel: QuantModel, x: torch.Tensor) -> dict[str, torch.Tensor]:
     q = copy.deepcopy(qmodel).double().eval()
-    x = fake_quantize(x.double(), q.input_type)
+    x = fake_quantize_features(x.double(), q.input_type, q.feature_types)
     out = {"input": x}
     for layer in q.layers:
         x = layer(x)

@@ -25,4 +25,9 @@ GRAPHS = {
         (16, 32, 5), seed=5, scale_shift=True, act=F(8, 4, True, "TRN", "SAT"), input_type=F(9, 5, True, "TRN", "SAT")
     ),
     "corners": corner_graph,
+    # one type per input feature inside the container (learned per-feature widths)
+    "per-feature": lambda: random_graph((16, 32, 5), seed=6, per_feature=True),
+    "per-feature-conv-scaleshift": lambda: random_graph(
+        (16, 32, 5), seed=7, scale_shift=True, per_feature=True, input_type=F(9, 5, True, "RND_CONV", "SAT")
+    ),
 }

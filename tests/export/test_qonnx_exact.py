@@ -10,7 +10,8 @@ from flow.compare import to_codes
 from flow.errors import ConfigError, MismatchError
 from flow.export.qonnx_model import QONNX_DOMAIN, build_qonnx, compute_type
 from flow.export.qonnx_run import check_qonnx, execute, run_qonnx, with_batch
-from flow.ir.fixed import FixedType, quantize_float
+from flow.ir.features import feature_types, quantize_features
+from flow.ir.fixed import FixedType
 from flow.ir.graph import Dense, QuantGraph, exact_accum_type
 from flow.ir.reference import forward
 from flow.ir.synthetic import random_codes, random_graph
@@ -33,11 +34,12 @@ def test_exact_on_real_inputs_incl_ties_and_overflow(any_graph):
     t = any_graph.input_type
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3000, any_graph.n_inputs)) * 2 * t.max_value
-    x[:500] = (np.floor(x[:500] * 2**t.frac) + 0.5) * 2.0**-t.frac  # exact half-LSB ties, both signs
+    fr = np.asarray([ft.frac for ft in feature_types(any_graph)], dtype=np.float64)  # each feature's own grid
+    x[:500] = (np.floor(x[:500] * 2**fr) + 0.5) * 2.0**-fr  # exact half-LSB ties, both signs
     x[500:510] = 1e6
     x[510:520] = -1e6
     got = to_codes(execute(build_qonnx(any_graph), x), any_graph.output_type, "qonnx")
-    assert np.array_equal(got, _ref(any_graph, quantize_float(torch.from_numpy(x), t).numpy()))
+    assert np.array_equal(got, _ref(any_graph, quantize_features(any_graph, torch.from_numpy(x)).numpy()))
 
 
 def _identity_graph(t: FixedType) -> QuantGraph:

@@ -148,11 +148,16 @@ def test_trained_model_converts_exactly():
         assert ((w[nz] % (2 ** shift[nz])) == 0).all()
     assert q.stats["ebops"] == ebops(q.graph) == model_ebops(q.learned.float())
     assert q.stats["nonzero_weights"] < q.stats["weights"]  # something was pruned at this beta
+    # one type per input feature (the default granularity), each inside the container input type
+    types = q.graph.input_types
+    assert len(types) == 16 and len({(t.width, t.frac) for t in types}) > 1
+    assert q.graph.input_type.frac == max(t.frac for t in types)
 
 
 def test_graph_roundtrips_through_to_graph():
     spec, q, x, mean, std = _trained(epochs=2)
     g2 = to_graph(to_quant_model(q.learned), spec.name, mean, std, q.graph.class_names, q.graph.feature_names)
+    assert g2.input_types == q.graph.input_types and g2.input_type == q.graph.input_type
     for a, b in zip(g2.layers, q.graph.layers, strict=True):
         if isinstance(a, Dense):
             assert np.array_equal(a.weight, b.weight) and a.weight_type == b.weight_type

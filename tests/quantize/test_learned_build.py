@@ -61,6 +61,14 @@ def test_learned_model_builds_bit_exact(tmp_path, monkeypatch):
     zeros = sum(int((np.asarray(d["weight"]) == 0).sum()) for d in dense)
     assert zeros == stats["weights"] - stats["nonzero_weights"] > 0  # something was pruned
     assert {r["layer"] for r in stats["layers"] if "weight_bits_histogram" in r} == {d["name"] for d in dense}
+    # each input feature in its own type; the RTL port carries each feature's own code
+    features = graph["input_types"]
+    assert len(features) == 16 and len({(t["width"], t["frac"]) for t in features}) > 1
+    top = (root / "07_rtl" / "jsc_small_learned.v").read_text()
+    port_w = max(t["width"] for t in features)
+    assert f"input  wire [{16 * port_w - 1}:0] in_data" in top and "one type per feature" in top
+    (note,) = root.glob("*_hls4ml/**/PER_FEATURE_INPUTS.md")  # how to quantize the features before the kernel
+    assert all(f"| {i} |" in note.read_text() for i in range(16))
     # pruned weights vanish from the RTL: no product is written for a zero code (fewer multiplications
     # than non-zero weights: +-1 weights need none, a shift-add RTL none at all)
     rtl = "\n".join(p.read_text() for p in (root / "07_rtl").rglob("*.v"))

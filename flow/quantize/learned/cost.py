@@ -52,24 +52,35 @@ def nsd(codes: np.ndarray) -> np.ndarray:
     return n
 
 
+def input_widths(graph: QuantGraph, index: int) -> np.ndarray:
+    """Width of each value entering layer ``index``: the features' own widths for the first layer of a
+    graph with per-feature input types, else the layer's input type width for all (int64 ``[n_in]``)."""
+    layer = graph.layers[index]
+    if index == 0 and graph.input_types:
+        return np.asarray([t.width for t in graph.input_types], dtype=np.int64)
+    return np.full(layer.n_in, layer.in_type.width, dtype=np.int64)
+
+
 def layer_costs(graph: QuantGraph) -> list[dict]:
-    """Per Dense layer: weights, non-zero weights, input width, EBOPs, NSD-BOPs."""
+    """Per Dense layer: weights, non-zero weights, input width (the widest, and each input's when they
+    differ), EBOPs ``sum bits(w[o, i]) * width(x_i)``, NSD-BOPs."""
     rows = []
-    for layer in graph.layers:
+    for k, layer in enumerate(graph.layers):
         if not isinstance(layer, Dense):
             continue
-        bx = layer.in_type.width
+        bx = input_widths(graph, k)
         sb = significant_bits(layer.weight)
-        rows.append(
-            {
-                "layer": layer.name,
-                "weights": int(layer.weight.size),
-                "nonzero": int((layer.weight != 0).sum()),
-                "in_width": bx,
-                "ebops": int(sb.sum()) * bx,
-                "nsd_bops": int(nsd(layer.weight).sum()) * bx,
-            }
-        )
+        row = {
+            "layer": layer.name,
+            "weights": int(layer.weight.size),
+            "nonzero": int((layer.weight != 0).sum()),
+            "in_width": int(bx.max()),
+            "ebops": int((sb * bx).sum()),
+            "nsd_bops": int((nsd(layer.weight) * bx).sum()),
+        }
+        if len(set(bx.tolist())) > 1:
+            row["in_widths"] = bx.tolist()
+        rows.append(row)
     return rows
 
 

@@ -3,7 +3,9 @@
 Built from a folded chain ``(Linear, ReLU)* Linear [ArgMax]`` (:func:`flow.quantize.fold_batchnorm.fold_batchnorm`):
 
 * the input features: one :class:`ActQuant` (signed, learned fractional bits, integer bits from the
-  observed range);
+  observed range), with one set of bits per feature by default (``input_granularity = "feature"``), so
+  each feature enters the graph in its own type (:attr:`flow.ir.graph.QuantGraph.input_types`) inside one
+  container type, or one set for all (``"layer"``);
 * each Dense: a weight matrix with one learned fractional-bit parameter *per weight*
   (:class:`LearnedDense`); integer bits per layer from the largest weight; a weight whose width falls
   below 2 bits, or whose code rounds to 0, is pruned; the bias on the product's grid (at most 24 bits);
@@ -50,18 +52,33 @@ def range_of(x: torch.Tensor, quantile: float = RANGE_QUANTILE) -> float:
     return float(torch.kthvalue(a.float(), k).values)
 
 
+def column_ranges(x: torch.Tensor, quantile: float = RANGE_QUANTILE) -> torch.Tensor:
+    """:func:`range_of` of each column of ``x`` ``[N, n]`` (float ``[n]``)."""
+    return torch.tensor([range_of(x[:, i], quantile) for i in range(x.shape[1])])
+
+
 def _fixed(width: int, frac: int, signed: bool) -> FixedType:
     return FixedType(int(width), int(frac), signed, "RND", "SAT")
 
 
 class ActQuant(nn.Module):
-    """One activation quantizer per layer: learned ``f`` (or a fixed ``width`` with an automatic binary
-    point), integer bits from ``amax``, the largest magnitude seen at the last calibration."""
+    """An activation quantizer: learned ``f`` (or a fixed ``width`` with an automatic binary point), integer
+    bits from ``amax``, the largest magnitude seen at the last calibration. One ``f`` and ``amax`` for the
+    whole layer, or with ``n`` one per element of the last dimension (per input feature)."""
 
     def __init__(
-        self, signed: bool, init_width: int, *, fixed_width: int | None = None, range_quantile: float | None = None
+        self,
+        signed: bool,
+        init_width: int,
+        *,
+        fixed_width: int | None = None,
+        range_quantile: float | None = None,
+        n: int | None = None,
     ):
         super().__init__()
+        if n is not None and fixed_width is not None:
+            raise ValueError("a fixed-width quantizer has one type for the layer")
+        self.n = n
         self.signed = signed
         # the scores (fixed width) keep their full range: their argmax must not saturate
         if range_quantile is None:
@@ -69,8 +86,9 @@ class ActQuant(nn.Module):
         self.range_quantile = range_quantile
         self.fixed_width = fixed_width
         self.init_width = init_width
-        self.f = nn.Parameter(torch.tensor(float(init_width)), requires_grad=fixed_width is None)
-        self.register_buffer("amax", torch.tensor(0.0))
+        shape = () if n is None else (n,)
+        self.f = nn.Parameter(torch.full(shape, float(init_width)), requires_grad=fixed_width is None)
+        self.register_buffer("amax", torch.zeros(shape))
         self.register_buffer("calibrated", torch.tensor(False))
         self.register_buffer("frozen", torch.tensor(False))  # bits frozen: amax no longer recalibrated
         self.recording = False
@@ -102,15 +120,33 @@ class ActQuant(nn.Module):
         return self.int_bits() + torch.maximum(self.f, lo) + self.sign_bit
 
     def fixed_type(self) -> FixedType:
-        return _fixed(int(self.width()), int(self.frac()), self.signed)
+        """The layer's type (for a per-element quantizer: the container of :meth:`element_types`)."""
+        if self.n is None:
+            return _fixed(int(self.width()), int(self.frac()), self.signed)
+        types = self.element_types()
+        frac = max(t.frac for t in types)
+        return _fixed(max(t.integer for t in types) + frac, frac, self.signed)
+
+    def element_types(self) -> tuple[FixedType, ...]:
+        """One type per element (``()`` for a per-layer quantizer)."""
+        if self.n is None:
+            return ()
+        return tuple(_fixed(int(w), int(f), self.signed) for w, f in zip(self.width(), self.frac(), strict=True))
+
+    def container_frac(self) -> torch.Tensor:
+        """Fractional bits of the values this quantizer writes, as the next layer reads them (the largest)."""
+        return self.frac().max()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.recording and not bool(self.frozen):
-            self.amax.fill_(range_of(x, self.range_quantile))
+            if self.n is None:
+                self.amax.fill_(range_of(x, self.range_quantile))
+            else:
+                self.amax.copy_(column_ranges(x, self.range_quantile))
             if not bool(self.calibrated) and self.fixed_width is None:
                 # first calibration: start at init_width total bits
                 with torch.no_grad():
-                    self.f.fill_(float(self.init_width - self.sign_bit - int_bits(self.amax)))
+                    self.f.copy_(self.init_width - self.sign_bit - int_bits(self.amax).float())
             self.calibrated.fill_(True)
         return learned_quantize(x, self.f, self.width(), self.signed, frac=self.frac())
 
@@ -203,6 +239,7 @@ class LearnedModel(nn.Module):
         init_act_bits: int = 12,
         input_act_bits: int | None = None,
         score_spec: TypeSpec | None = None,
+        per_feature_input: bool = True,
     ):
         super().__init__()
         self.folded = folded
@@ -219,7 +256,8 @@ class LearnedModel(nn.Module):
         self.has_argmax = has_argmax
         self.argmax_name = folded[-1].name if has_argmax else None
         self.score_spec = score_spec or TypeSpec(16)
-        self.input_q = ActQuant(True, input_act_bits or init_act_bits)
+        n_features = folded[0].weight.shape[1]
+        self.input_q = ActQuant(True, input_act_bits or init_act_bits, n=n_features if per_feature_input else None)
         dense = [layer for layer in folded if isinstance(layer, FloatLinear)]
         self.relu_names = [layer.name for layer in folded if isinstance(layer, FloatReLU)]
         self.dense = nn.ModuleList(LearnedDense(layer, init_weight_bits) for layer in dense)
@@ -230,7 +268,7 @@ class LearnedModel(nn.Module):
     # -- forward ------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_q(x)
-        frac = self.input_q.frac()
+        frac = self.input_q.container_frac()
         last = len(self.dense) - 1
         for i, (d, a) in enumerate(zip(self.dense, self.acts, strict=True)):
             acc = d(x, frac)
@@ -280,22 +318,27 @@ class LearnedModel(nn.Module):
         for d in self.dense:
             d.wf.clamp_(d.frac_range[0] - 1, d.frac_range[1] + 1)
         for q in self.in_quantizers():
-            i = float(q.int_bits())
-            q.f.clamp_((2 if q.signed else 1) - q.sign_bit - i - 1, MAX_WIDTH - q.sign_bit - i)
+            i = q.int_bits()
+            q.f.copy_(torch.clamp(q.f, (2 if q.signed else 1) - q.sign_bit - i - 1, MAX_WIDTH - q.sign_bit - i))
 
     # -- cost ----------------------------------------------------------------------------------------
     def ebops_surrogate(self) -> torch.Tensor:
-        """Differentiable EBOPs: ``sum over Dense layers and weights of bits(w) * width(x_in)``."""
+        """Differentiable EBOPs: ``sum over Dense layers and weights w[o, i] of bits(w[o, i]) * width(x_i)``
+        (``width(x_i)`` the input feature's own width under a per-feature quantizer)."""
         total = torch.zeros(())
         for d, q in zip(self.dense, self.in_quantizers(), strict=True):
-            total = total + d.bits_surrogate().sum() * q.width_surrogate()
+            total = total + (d.bits_surrogate() * q.width_surrogate()).sum()
         return total
 
 
-def export(model: LearnedModel) -> tuple[FixedType, tuple[LayerTypes, ...], tuple[FoldedLayer, ...]]:
-    """The input type, each folded layer's types, and folded layers whose parameters are the exact grid
-    values: ready for :class:`flow.quantize.qat.QuantModel` and :func:`flow.quantize.qat.to_graph`."""
+def export(
+    model: LearnedModel,
+) -> tuple[FixedType, tuple[FixedType, ...], tuple[LayerTypes, ...], tuple[FoldedLayer, ...]]:
+    """The input (container) type, the per-feature input types (``()`` for one type), each folded layer's
+    types, and folded layers whose parameters are the exact grid values: ready for
+    :class:`flow.quantize.qat.QuantModel` and :func:`flow.quantize.qat.to_graph`."""
     input_type = model.input_q.fixed_type()
+    feature_types = model.input_q.element_types()
     types: list[LayerTypes] = []
     layers: list[FoldedLayer] = []
     x_t = input_type
@@ -314,4 +357,4 @@ def export(model: LearnedModel) -> tuple[FixedType, tuple[LayerTypes, ...], tupl
     if model.has_argmax:
         types.append(ArgMaxTypes(index_type(model.dense[-1].weight.shape[0])))
         layers.append(FloatArgMax(model.argmax_name))
-    return input_type, tuple(types), tuple(layers)
+    return input_type, feature_types, tuple(types), tuple(layers)

@@ -41,12 +41,18 @@ def build_learned_model(float_model: nn.Sequential, spec: ModelSpec, s: LearnedS
     folded = fold_batchnorm(float_model.eval())
     last = [layer for layer in folded if isinstance(layer, FloatLinear)][-1]
     score = layer_quant(spec.quant, last.name, "dense").output
-    return LearnedModel(folded, init_weight_bits=s.init_weight_bits, init_act_bits=s.init_act_bits, score_spec=score)
+    return LearnedModel(
+        folded,
+        init_weight_bits=s.init_weight_bits,
+        init_act_bits=s.init_act_bits,
+        score_spec=score,
+        per_feature_input=s.input_granularity == "feature",
+    )
 
 
 def to_quant_model(learned: LearnedModel) -> QuantModel:
-    input_type, types, layers = export(learned)
-    return QuantModel(input_type, layers, types)
+    input_type, feature_types, types, layers = export(learned)
+    return QuantModel(input_type, layers, types, feature_types)
 
 
 def bit_stats(graph: QuantGraph, learned: LearnedModel | None = None) -> dict:
@@ -61,6 +67,9 @@ def bit_stats(graph: QuantGraph, learned: LearnedModel | None = None) -> dict:
             "in_width": layer.in_type.width,
             "out": layer.out_type.to_dict(),
         }
+        if layer.name in costs and "in_widths" in costs[layer.name]:
+            row["in_width"] = costs[layer.name]["in_width"]
+            row["in_widths"] = costs[layer.name]["in_widths"]
         if isinstance(layer, Dense):
             sb = significant_bits(layer.weight).ravel()
             hist = np.bincount(sb, minlength=1)
@@ -77,6 +86,7 @@ def bit_stats(graph: QuantGraph, learned: LearnedModel | None = None) -> dict:
     total = sum(r["ebops"] for r in costs.values())
     return {
         "input": graph.input_type.to_dict(),
+        "input_features": [t.to_dict() for t in graph.input_types],
         "layers": layers,
         "ebops": total,
         "nsd_bops": sum(r["nsd_bops"] for r in costs.values()),

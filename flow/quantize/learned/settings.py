@@ -18,6 +18,7 @@
     lut_budget = 0         # > 0: keep the best validation epoch whose LUT estimate is within it
     select = "best"        # "best" (validation accuracy, after the ramp, within the budget) or "last"
     seed = 42
+    input_granularity = "feature"  # "feature": learned bits per input feature; "layer": one input type
 
 The keys and their types are checked when the file is read (:data:`flow.config.quant.LEARNED_KEYS`).
 """
@@ -45,6 +46,7 @@ class LearnedSettings:
     lut_budget: float = 0.0
     select: str = "best"
     seed: int = 42
+    input_granularity: str = "feature"
 
     def __post_init__(self) -> None:
         if self.beta < 0:
@@ -57,6 +59,11 @@ class LearnedSettings:
                 raise ConfigError(f"[quantization.learned] {k} must be >= 0, got {getattr(self, k)}")
         if self.select not in ("best", "last"):
             raise ConfigError(f'[quantization.learned] select must be "best" or "last", got {self.select!r}')
+        if self.input_granularity not in ("feature", "layer"):
+            raise ConfigError(
+                '[quantization.learned] input_granularity must be "feature" (bits per input feature) or "layer" '
+                f"(one input type), got {self.input_granularity!r}"
+            )
 
     @classmethod
     def from_config(cls, config: QuantConfig) -> LearnedSettings:

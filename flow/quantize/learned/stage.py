@@ -30,6 +30,12 @@ def run_learned(ctx, out, float_model, train, val, mean, std) -> QuantizeResult:
     (out / LEARNED_BITS).write_text(json.dumps(q.stats, indent=1, default=float))
     st = q.stats
     widths = {r["layer"]: r["activation_width"] for r in st["layers"] if "activation_width" in r}
+    features = [t["width"] for t in st["input_features"]]
+    inputs = (
+        f"input {min(features)}-{max(features)} bits per feature (mean {sum(features) / len(features):.1f})"
+        if features
+        else f"input {st['input']['width']} bits"
+    )
     return QuantizeResult(
         precisions=tuple(precision_rows(q.graph)),
         qat_epochs=len(q.history),
@@ -37,7 +43,7 @@ def run_learned(ctx, out, float_model, train, val, mean, std) -> QuantizeResult:
         params=q.graph.n_params,
         headline=(
             f"learned bits (beta {s.beta:g}): {st['nonzero_weights']:,} of {st['weights']:,} weights kept, "
-            f"EBOPs {st['ebops']:,} (~{st['lut_estimate']:,.0f} LUT), input {st['input']['width']} bits, "
+            f"EBOPs {st['ebops']:,} (~{st['lut_estimate']:,.0f} LUT), {inputs}, "
             f"ReLU widths {widths}"
         ),
     )

@@ -26,7 +26,8 @@ def model_ebops(model: LearnedModel) -> int:
     for d, q in zip(model.dense, model.in_quantizers(), strict=True):
         wq = d.quantized_weight().double()
         codes = torch.round(wq * torch.exp2(d.w_frac().double())).to(torch.int64).numpy()
-        total += int(significant_bits(codes).sum()) * int(q.width())
+        # a per-feature quantizer's widths broadcast over the weight columns
+        total += int((significant_bits(codes) * q.width().to(torch.int64).numpy()).sum())
     return total
 
 
