@@ -443,6 +443,7 @@ class BlockPlan:
     def __init__(self, layers: tuple[Layer, ...], out_range: tuple[tuple[int, ...], tuple[int, ...]] | None):
         self.layers = layers
         self.out_range = out_range
+        self.in_desc: str | None = None  # what its inputs are, when not codes of its first layer's in_type
 
     def latency(self, levels: int) -> int:
         raise NotImplementedError
@@ -505,7 +506,9 @@ class _ShiftAdd(BlockPlan):
 
     def block(self, levels: int, module: str, model: str, cut: Cut | None = None) -> Block:
         cut = cut or Cut()
-        text, latency, stats = shiftadd_module(self.layers, self.graph, self.schedule(levels, cut), module, model, cut)
+        text, latency, stats = shiftadd_module(
+            self.layers, self.graph, self.schedule(levels, cut), module, model, cut, in_desc=self.in_desc
+        )
         return Block(
             module, text, latency, (), tuple({**stats, "solve_ms": round(1e3 * self.solve_seconds, 1)}.items())
         )
@@ -570,7 +573,13 @@ def chain_cuts(plans: list[BlockPlan], levels: int) -> tuple[list[Cut], int]:
 
 
 def shiftadd_module(
-    layers: tuple[Layer, ...], graph, sched, module: str, model: str, cut: Cut | None = None
+    layers: tuple[Layer, ...],
+    graph,
+    sched,
+    module: str,
+    model: str,
+    cut: Cut | None = None,
+    in_desc: str | None = None,
 ) -> tuple[str, int, dict]:
     """Verilog of a solved shift-add block with schedule ``sched`` as module ``module``, its latency
     and its figures."""
@@ -595,7 +604,7 @@ def shiftadd_module(
         "shiftadd.v.j2",
         banner=banner(f"{module}.v", model),
         title=f"Block {names}",
-        in_desc=head.in_type.describe(),
+        in_desc=in_desc or head.in_type.describe(),
         out_desc=layers[-1].out_type.describe(),
         formula=formula,
         out_formula=out_formula,
@@ -734,6 +743,8 @@ def plan_blocks(graph: QuantGraph, settings: RtlSettings) -> tuple[list[BlockPla
                 plan = None
         if plan is None:
             plan = rule.plan((layers[k],), box, settings)
+        if k == 0 and graph.input_types:
+            plan.in_desc = port_description(graph) + " (weight column i shifted left by the frac it lacks)"
         plans.append(plan)
         in_range = plan.out_range
         k += len(plan.layers)
