@@ -75,7 +75,7 @@ def test_config_mode_learned_parses_and_validates():
         parse_quant_config({"quantization": {"learned": {"betta": 1.0}}})
     with pytest.raises(ConfigError, match="wrong type"):
         parse_quant_config({"quantization": {"learned": {"epochs": 1.5}}})
-    assert (s.input_granularity, s.activation_granularity) == ("feature", "neuron")
+    assert (s.input_granularity, s.activation_granularity) == ("feature", "layer")
     with pytest.raises(ConfigError, match="input_granularity"):
         LearnedSettings(input_granularity="neuron")
     with pytest.raises(ConfigError, match="activation_granularity"):
@@ -133,7 +133,7 @@ def _trained(name="jsc-small", epochs=4, beta=2e-4, extra=()):
 
 
 def test_trained_model_converts_exactly():
-    spec, q, x, mean, std = _trained()
+    spec, q, x, mean, std = _trained(extra=(("activation_granularity", "neuron"),))
     codes = encode_inputs(q.graph, x)
     ref = forward(q.graph, codes)
     out_t = q.graph.output_type
@@ -165,7 +165,7 @@ def test_trained_model_converts_exactly():
 
 
 def test_one_type_per_layer_converts_exactly_too():
-    extra = (("input_granularity", "layer"), ("activation_granularity", "layer"))
+    extra = (("input_granularity", "layer"),)  # and the default: one type per ReLU
     spec, q, x, mean, std = _trained(epochs=2, extra=extra)
     assert q.graph.input_types == ()
     assert all(not row.dim() for _, _, row in q.learned.design_scales())

@@ -316,7 +316,7 @@ class LearnedModel(nn.Module):
         input_act_bits: int | None = None,
         score_spec: TypeSpec | None = None,
         per_feature_input: bool = True,
-        per_neuron_acts: bool = True,
+        per_neuron_acts: bool = False,
     ):
         super().__init__()
         self.folded = folded

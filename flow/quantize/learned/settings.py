@@ -19,7 +19,7 @@
     select = "best"        # "best" (validation accuracy, after the ramp, within the budget) or "last"
     seed = 42
     input_granularity = "feature"  # "feature": learned bits per input feature; "layer": one input type
-    activation_granularity = "neuron"  # "neuron": fractional bits per ReLU neuron; "layer": one per ReLU
+    activation_granularity = "layer"  # "layer": one type per ReLU; "neuron": fractional bits per ReLU neuron
 
 The keys and their types are checked when the file is read (:data:`flow.config.quant.LEARNED_KEYS`).
 """
@@ -48,7 +48,7 @@ class LearnedSettings:
     select: str = "best"
     seed: int = 42
     input_granularity: str = "feature"
-    activation_granularity: str = "neuron"
+    activation_granularity: str = "layer"
 
     def __post_init__(self) -> None:
         if self.beta < 0:
