@@ -66,6 +66,7 @@ LEARNED_KEYS: dict[str, type | tuple[type, ...]] = {
     "select": str,
     "seed": int,
     "input_granularity": str,
+    "activation_granularity": str,
 }
 
 

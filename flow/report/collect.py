@@ -325,6 +325,7 @@ def _learned(st: _Stages) -> tuple[tuple[LearnedLayer, ...], dict]:
                 weight_bits={str(k): int(v) for k, v in (r.get("weight_bits_histogram") or {}).items()},
                 in_width=r.get("in_width"),
                 act_width=nxt.get("activation_width") if nxt.get("kind") == "relu" else None,
+                act_bits={str(k): int(v) for k, v in (nxt.get("activation_bits_histogram") or {}).items()},
                 ebops=r.get("ebops"),
                 block=str(b.get("block", "")),
                 est_lut=_finite(b.get("est_lut")),

@@ -240,6 +240,7 @@ class LearnedLayer:
     weight_bits: dict = field(default_factory=dict)  # {"0": pruned, "1": ..., ...}: weights per bit count
     in_width: int | None = None  # width of the values entering the layer
     act_width: int | None = None  # width of its ReLU output (None: no ReLU after it)
+    act_bits: dict = field(default_factory=dict)  # per-neuron ReLU bits: {"bits": neurons} (empty: per layer)
     ebops: int | None = None
     block: str = ""  # the RTL block covering it, e.g. "fc1+relu1"
     est_lut: float | None = None

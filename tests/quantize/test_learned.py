@@ -75,6 +75,11 @@ def test_config_mode_learned_parses_and_validates():
         parse_quant_config({"quantization": {"learned": {"betta": 1.0}}})
     with pytest.raises(ConfigError, match="wrong type"):
         parse_quant_config({"quantization": {"learned": {"epochs": 1.5}}})
+    assert (s.input_granularity, s.activation_granularity) == ("feature", "layer")
+    with pytest.raises(ConfigError, match="input_granularity"):
+        LearnedSettings(input_granularity="neuron")
+    with pytest.raises(ConfigError, match="activation_granularity"):
+        LearnedSettings(activation_granularity="weight")
 
 
 def test_beta_schedule_warms_up_and_ramps():
@@ -90,7 +95,7 @@ def test_cost_helpers():
     assert nsd(codes).tolist() == [0, 1, 1, 2, 2, 2, 2]  # 7 = 8 - 1, 255 = 256 - 1
 
 
-def _trained(name="jsc-small", epochs=4, beta=2e-4):
+def _trained(name="jsc-small", epochs=4, beta=2e-4, extra=()):
     torch.manual_seed(0)
     spec = get_model(name)
     spec = replace(
@@ -106,6 +111,7 @@ def _trained(name="jsc-small", epochs=4, beta=2e-4):
                 ("finetune_epochs", 1),
                 ("batch_size", 256),
                 ("init_weight_bits", 6),
+                *extra,
             ),
         ),
     )
@@ -127,7 +133,7 @@ def _trained(name="jsc-small", epochs=4, beta=2e-4):
 
 
 def test_trained_model_converts_exactly():
-    spec, q, x, mean, std = _trained()
+    spec, q, x, mean, std = _trained(extra=(("activation_granularity", "neuron"),))
     codes = encode_inputs(q.graph, x)
     ref = forward(q.graph, codes)
     out_t = q.graph.output_type
@@ -138,10 +144,14 @@ def test_trained_model_converts_exactly():
         a = learned(dequantize(codes, q.graph.input_type)) * 2.0**out_t.frac
         b = qmodel(dequantize(codes, q.graph.input_type)) * 2.0**out_t.frac
     assert torch.equal(a, ref.double()) and torch.equal(b, ref.double())
-    # per-weight fractional bits show as trailing zeros of codes of the layer's one weight type
+    # per-weight fractional bits show as trailing zeros of codes of the layer's one weight type (with the
+    # power-of-two row/column scales of per-neuron activation bits moving them)
     dense = [layer for layer in q.graph.layers if isinstance(layer, Dense)]
-    for layer, d in zip(dense, q.learned.dense, strict=True):
-        fr = d.w_frac().numpy().astype(int)
+    scales = q.learned.design_scales()
+    assert any(row.dim() and len(set(row.tolist())) > 1 for _, _, row in scales)  # per-neuron bits differ
+    for layer, d, (_, col, row) in zip(dense, q.learned.dense, scales, strict=True):
+        r = row[:, None] if row.dim() else row
+        fr = (d.w_frac() - col - r).expand_as(d.weight).numpy().astype(int)
         w = layer.weight
         nz = w != 0
         shift = layer.weight_type.frac - fr
@@ -152,6 +162,17 @@ def test_trained_model_converts_exactly():
     types = q.graph.input_types
     assert len(types) == 16 and len({(t.width, t.frac) for t in types}) > 1
     assert q.graph.input_type.frac == max(t.frac for t in types)
+
+
+def test_one_type_per_layer_converts_exactly_too():
+    extra = (("input_granularity", "layer"),)  # and the default: one type per ReLU
+    spec, q, x, mean, std = _trained(epochs=2, extra=extra)
+    assert q.graph.input_types == ()
+    assert all(not row.dim() for _, _, row in q.learned.design_scales())
+    codes = encode_inputs(q.graph, x)
+    with torch.no_grad():
+        a = q.learned.double().eval()(dequantize(codes, q.graph.input_type)) * 2.0**q.graph.output_type.frac
+    assert torch.equal(a, forward(q.graph, codes).double())
 
 
 def test_graph_roundtrips_through_to_graph():

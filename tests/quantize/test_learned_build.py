@@ -44,6 +44,7 @@ warmup_epochs = 1
 ramp_epochs = 2
 finetune_epochs = 1
 init_weight_bits = 6
+activation_granularity = "neuron"
 """
 
 
@@ -67,6 +68,9 @@ def test_learned_model_builds_bit_exact(tmp_path, monkeypatch):
     top = (root / "07_rtl" / "jsc_small_learned.v").read_text()
     port_w = max(t["width"] for t in features)
     assert f"input  wire [{16 * port_w - 1}:0] in_data" in top and "one type per feature" in top
+    # per-neuron ReLU bits (set above): a histogram per ReLU, the design holding each neuron's own code
+    relus = [r for r in stats["layers"] if r["kind"] == "relu"]
+    assert relus and all(sum(r["activation_bits_histogram"].values()) == 8 for r in relus)
     (note,) = root.glob("*_hls4ml/**/PER_FEATURE_INPUTS.md")  # how to quantize the features before the kernel
     assert all(f"| {i} |" in note.read_text() for i in range(16))
     # pruned weights vanish from the RTL: no product is written for a zero code (fewer multiplications

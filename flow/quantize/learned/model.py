@@ -54,7 +54,13 @@ def range_of(x: torch.Tensor, quantile: float = RANGE_QUANTILE) -> float:
 
 def column_ranges(x: torch.Tensor, quantile: float = RANGE_QUANTILE) -> torch.Tensor:
     """:func:`range_of` of each column of ``x`` ``[N, n]`` (float ``[n]``)."""
-    return torch.tensor([range_of(x[:, i], quantile) for i in range(x.shape[1])])
+    a = x.detach().abs().float()
+    if not len(a):
+        return torch.zeros(a.shape[1])
+    if quantile >= 1:
+        return a.max(dim=0).values
+    k = min(len(a), max(1, int(round(quantile * len(a)))))
+    return torch.kthvalue(a, k, dim=0).values
 
 
 def _fixed(width: int, frac: int, signed: bool) -> FixedType:
@@ -74,11 +80,15 @@ class ActQuant(nn.Module):
         fixed_width: int | None = None,
         range_quantile: float | None = None,
         n: int | None = None,
+        common_width: bool = False,
     ):
         super().__init__()
         if n is not None and fixed_width is not None:
             raise ValueError("a fixed-width quantizer has one type for the layer")
         self.n = n
+        # per-element fractional bits, but every element saturates at the widest element's width: the
+        # design then holds element o's code c_o = round(x_o * 2**f_o) in one type (see scaled_type)
+        self.common_width = common_width and n is not None
         self.signed = signed
         # the scores (fixed width) keep their full range: their argmax must not saturate
         if range_quantile is None:
@@ -119,17 +129,37 @@ class ActQuant(nn.Module):
         lo = (2 if self.signed else 1) - self.sign_bit - self.int_bits()
         return self.int_bits() + torch.maximum(self.f, lo) + self.sign_bit
 
+    def clamp_width(self) -> torch.Tensor:
+        """The width each element saturates at: its own, or with ``common_width`` the widest."""
+        w = self.width()
+        return w.max() if self.common_width else w
+
+    def row_exponents(self) -> torch.Tensor:
+        """``f_o - max f``: the power of two that scales element ``o`` into :meth:`scaled_type` (0 for a
+        per-layer quantizer)."""
+        fr = self.frac()
+        return fr - fr.max()
+
+    def scaled_type(self) -> FixedType:
+        """The one type of the codes ``c_o`` of a ``common_width`` quantizer (frac the largest ``f_o``,
+        width the widest): element ``o``'s value ``c_o * 2**-f_o`` is this type's value ``c_o * 2**-F``
+        times ``2**(F - f_o)``, a factor the next Dense's weight column absorbs."""
+        return _fixed(int(self.clamp_width()), int(self.frac().max()), self.signed)
+
     def fixed_type(self) -> FixedType:
-        """The layer's type (for a per-element quantizer: the container of :meth:`element_types`)."""
+        """The layer's type (for a per-element quantizer: the container of :meth:`element_types`; with
+        ``common_width`` the :meth:`scaled_type`)."""
         if self.n is None:
             return _fixed(int(self.width()), int(self.frac()), self.signed)
+        if self.common_width:
+            return self.scaled_type()
         types = self.element_types()
         frac = max(t.frac for t in types)
         return _fixed(max(t.integer for t in types) + frac, frac, self.signed)
 
     def element_types(self) -> tuple[FixedType, ...]:
-        """One type per element (``()`` for a per-layer quantizer)."""
-        if self.n is None:
+        """One type per element of a per-feature quantizer (``()`` for a per-layer or ``common_width`` one)."""
+        if self.n is None or self.common_width:
             return ()
         return tuple(_fixed(int(w), int(f), self.signed) for w, f in zip(self.width(), self.frac(), strict=True))
 
@@ -148,7 +178,16 @@ class ActQuant(nn.Module):
                 with torch.no_grad():
                     self.f.copy_(self.init_width - self.sign_bit - int_bits(self.amax).float())
             self.calibrated.fill_(True)
-        return learned_quantize(x, self.f, self.width(), self.signed, frac=self.frac())
+        return learned_quantize(x, self.f, self.clamp_width(), self.signed, frac=self.frac())
+
+    def column_exponents(self) -> torch.Tensor:
+        """For the Dense reading this quantizer's values: ``F - f_j`` per input, by which its weight column is
+        scaled in the design (0 for per-layer and per-feature quantizers, whose values the design holds as
+        they are)."""
+        if not self.common_width:
+            return torch.zeros(())
+        fr = self.frac()
+        return fr.max() - fr
 
 
 class LearnedDense(nn.Module):
@@ -185,22 +224,45 @@ class LearnedDense(nn.Module):
         fr = self.w_frac()
         return fr[alive].max() if bool(alive.any()) else torch.zeros((), dtype=fr.dtype)
 
-    def bias_frac(self, x_frac: torch.Tensor, wq: torch.Tensor) -> torch.Tensor:
-        p = x_frac + self.common_frac(wq)
-        ib = int_bits(self.bias.detach().abs().max()).to(p.dtype)
-        return torch.minimum(p, BIAS_MAX_WIDTH - 1 - ib)
+    def design_weight_frac(self, wq: torch.Tensor, col: torch.Tensor, row: torch.Tensor) -> torch.Tensor:
+        """The weight type's frac in the design, where weight ``(o, j)`` is scaled by ``2**(col[j] + row[o])``:
+        the largest ``f_oj - col[j] - row[o]`` among weights that are not pruned (0 if none)."""
+        alive = wq.detach() != 0
+        r = row.to(self.weight.dtype)
+        fr = self.w_frac() - col.to(self.weight.dtype) - (r[:, None] if r.dim() else r)
+        fr = fr.expand_as(wq)
+        return fr[alive].max() if bool(alive.any()) else torch.zeros((), dtype=fr.dtype)
 
-    def quantized_bias(self, x_frac: torch.Tensor, wq: torch.Tensor) -> torch.Tensor:
-        pb = self.bias_frac(x_frac, wq)
+    def bias_frac(
+        self, x_frac: torch.Tensor, wq: torch.Tensor, col: torch.Tensor | None = None, row: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Fractional bits of each bias, in the layer's own units: the design's product grid (its input frac
+        plus :meth:`design_weight_frac`), at most ``BIAS_MAX_WIDTH`` bits wide in the design, moved back
+        by the row's scale ``2**row[o]``. Without scaling: ``min(x_frac + F, BIAS_MAX_WIDTH - 1 - i_b)``."""
+        col = torch.zeros(()) if col is None else col
+        row = torch.zeros(()) if row is None else row
+        p = x_frac + self.design_weight_frac(wq, col, row)
+        scaled = self.bias.detach().abs() * torch.exp2(row.to(self.bias.dtype))
+        ib = int_bits(scaled.max()).to(p.dtype)
+        return torch.minimum(p, BIAS_MAX_WIDTH - 1 - ib) + row.to(p.dtype)
+
+    def quantized_bias(
+        self, x_frac: torch.Tensor, wq: torch.Tensor, col: torch.Tensor | None = None, row: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        pb = self.bias_frac(x_frac, wq, col, row)
         # wide enough never to saturate (the width is then taken from the codes)
         y = grid_value(self.bias, pb, torch.tensor(float(BIAS_MAX_WIDTH + 2)), True)
         if torch.is_grad_enabled() and self.bias.requires_grad:
             return self.bias + (y - self.bias).detach()
         return y
 
-    def forward(self, x: torch.Tensor, x_frac: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, x_frac: torch.Tensor, col: torch.Tensor | None = None, row: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``x @ w.T + b`` in the layer's own units; ``x_frac``, ``col`` and ``row`` (the design's input frac
+        and the column/row scale exponents) only set the bias grid."""
         wq = self.quantized_weight()
-        bq = self.quantized_bias(x_frac, wq)
+        bq = self.quantized_bias(x_frac, wq, col, row)
         return x @ wq.to(x.dtype).T + bq.to(x.dtype)
 
     def bits_surrogate(self) -> torch.Tensor:
@@ -210,20 +272,34 @@ class LearnedDense(nn.Module):
         b = torch.relu(torch.log2(self.weight.abs() + 1e-30) + self.wf + 1)
         return torch.where(wq != 0, b, torch.zeros_like(b))
 
-    def codes(self, x_frac: int) -> tuple[torch.Tensor, FixedType, torch.Tensor, FixedType]:
-        """Weight codes in the common type (``F - f_i`` trailing zeros) and bias codes, with their types."""
+    def codes(
+        self, x_frac: int, col: torch.Tensor | None = None, row: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, FixedType, torch.Tensor, FixedType]:
+        """Weight codes in the design's one weight type and bias codes, with their types. Weight ``(o, j)``
+        is scaled by ``2**(col[j] + row[o])`` (per-neuron activation bits, see :class:`LearnedModel`), bias
+        ``o`` by ``2**row[o]``; without scaling a weight with ``f_i`` fractional bits is a code with
+        ``F - f_i`` trailing zeros."""
         with torch.no_grad():
+            col = torch.zeros((), dtype=torch.float64) if col is None else col.double()
+            row = torch.zeros((), dtype=torch.float64) if row is None else row.double()
             w = self.weight.double()
             fr = self.w_frac().double()
             wq = grid_value(w, fr, self.w_width().double(), True) * self.keep.double()
-            F = self.common_frac(wq)
-            w_codes = torch.round(wq * torch.exp2(F)).to(torch.int64)
-            wt = _fixed(max(2, int(self.w_int_bits()) + int(F) + 1), int(F), True)
-            pb = self.bias_frac(torch.tensor(float(x_frac), dtype=torch.float64), wq)
+            F = self.design_weight_frac(wq, col, row)
+            scale = torch.exp2((col + row[..., None]).expand_as(wq))
+            w_codes = torch.round(wq * scale * torch.exp2(F)).to(torch.int64)
+            if bool((col == 0).all()) and bool((row == 0).all()):
+                wt = _fixed(max(2, int(self.w_int_bits()) + int(F) + 1), int(F), True)
+            else:
+                lo, hi = (int(w_codes.min()), int(w_codes.max())) if w_codes.numel() else (0, 0)
+                wt = _fixed(bits_for_range(lo, hi, True), int(F), True)
+            pb = self.bias_frac(torch.tensor(float(x_frac), dtype=torch.float64), wq, col, row)
             bq = grid_value(self.bias.double(), pb, torch.tensor(float(BIAS_MAX_WIDTH + 2)), True)
-            b_codes = torch.round(bq * torch.exp2(pb)).to(torch.int64)
+            # in the design: b * 2**row on the grid pb - row, one frac for every row
+            b_frac = (pb - row).max() if pb.dim() else pb
+            b_codes = torch.round(bq * torch.exp2(row) * torch.exp2(b_frac)).to(torch.int64)
             lo, hi = (int(b_codes.min()), int(b_codes.max())) if b_codes.numel() else (0, 0)
-            bt = _fixed(bits_for_range(lo, hi, True), int(pb), True)
+            bt = _fixed(bits_for_range(lo, hi, True), int(b_frac), True)
         return w_codes, wt, b_codes, bt
 
 
@@ -240,6 +316,7 @@ class LearnedModel(nn.Module):
         input_act_bits: int | None = None,
         score_spec: TypeSpec | None = None,
         per_feature_input: bool = True,
+        per_neuron_acts: bool = False,
     ):
         super().__init__()
         self.folded = folded
@@ -261,20 +338,39 @@ class LearnedModel(nn.Module):
         dense = [layer for layer in folded if isinstance(layer, FloatLinear)]
         self.relu_names = [layer.name for layer in folded if isinstance(layer, FloatReLU)]
         self.dense = nn.ModuleList(LearnedDense(layer, init_weight_bits) for layer in dense)
-        acts = [ActQuant(False, init_act_bits) for _ in dense[:-1]]
+        acts = [
+            ActQuant(False, init_act_bits, n=layer.weight.shape[0] if per_neuron_acts else None, common_width=True)
+            for layer in dense[:-1]
+        ]
         acts.append(ActQuant(True, self.score_spec.width, fixed_width=self.score_spec.width))
         self.acts = nn.ModuleList(acts)
 
     # -- forward ------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_q(x)
-        frac = self.input_q.container_frac()
         last = len(self.dense) - 1
-        for i, (d, a) in enumerate(zip(self.dense, self.acts, strict=True)):
-            acc = d(x, frac)
+        for i, (d, a, (frac, col, row)) in enumerate(zip(self.dense, self.acts, self.design_scales(), strict=True)):
+            acc = d(x, frac, col, row)
             x = a(torch.relu(acc) if i < last else acc)
-            frac = a.frac()
         return x
+
+    def design_scales(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Per Dense layer: the design's input frac, and the column and row scale exponents of its weights.
+
+        With per-neuron activation bits, neuron ``o`` of a ReLU keeps ``f_o`` fractional bits; the design holds
+        its code ``c_o = round(x_o * 2**f_o)`` in one type of frac ``F = max f_o`` (:meth:`ActQuant.scaled_type`),
+        which reads as ``x_o * 2**(f_o - F)``. So the Dense writing it has row ``o`` (weights and bias) scaled by
+        ``2**(f_o - F)``, and the Dense reading it has column ``o`` scaled by ``2**(F - f_o)``: powers of two,
+        exact, and free in shift-add arithmetic (a weight's significant bits do not change)."""
+        out = []
+        q_in = self.input_q
+        for a in self.acts:
+            frac = q_in.container_frac()
+            col = q_in.column_exponents()
+            row = a.row_exponents() if a.common_width else torch.zeros(())
+            out.append((frac, col, row))
+            q_in = a
+        return out
 
     def in_quantizers(self) -> list[ActQuant]:
         """The quantizer of the values entering each Dense layer."""
@@ -341,10 +437,9 @@ def export(
     feature_types = model.input_q.element_types()
     types: list[LayerTypes] = []
     layers: list[FoldedLayer] = []
-    x_t = input_type
     relu_names = iter(model.relu_names)
-    for d, a in zip(model.dense, model.acts, strict=True):
-        w_codes, wt, b_codes, bt = d.codes(x_t.frac)
+    for d, a, (frac, col, row) in zip(model.dense, model.acts, model.design_scales(), strict=True):
+        w_codes, wt, b_codes, bt = d.codes(int(frac), col, row)
         a_t = a.fixed_type()
         # the scores keep their type; a Dense before a ReLU writes the ReLU's grid, signed, one bit wider
         out_t = a_t if a.signed else _fixed(a_t.width + 1, a_t.frac, True)
@@ -353,7 +448,6 @@ def export(
         if not a.signed:
             types.append(ReLUTypes(a_t))
             layers.append(FloatReLU(next(relu_names)))
-        x_t = a_t
     if model.has_argmax:
         types.append(ArgMaxTypes(index_type(model.dense[-1].weight.shape[0])))
         layers.append(FloatArgMax(model.argmax_name))

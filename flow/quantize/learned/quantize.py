@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from torch import nn
 
 from flow.artifacts import LEARNED_BITS
@@ -47,6 +48,7 @@ def build_learned_model(float_model: nn.Sequential, spec: ModelSpec, s: LearnedS
         init_act_bits=s.init_act_bits,
         score_spec=score,
         per_feature_input=s.input_granularity == "feature",
+        per_neuron_acts=s.activation_granularity == "neuron",
     )
 
 
@@ -59,6 +61,7 @@ def bit_stats(graph: QuantGraph, learned: LearnedModel | None = None) -> dict:
     """Per-layer data for histograms: weight bits (significant bits of each code; 0 = pruned), activation
     widths, pruned fraction, EBOPs."""
     costs = {r["layer"]: r for r in layer_costs(graph)}
+    acts = iter(learned.acts[:-1]) if learned is not None else iter(())
     layers = []
     for layer in graph.layers:
         row: dict = {
@@ -82,6 +85,13 @@ def bit_stats(graph: QuantGraph, learned: LearnedModel | None = None) -> dict:
             )
         elif isinstance(layer, ReLU):
             row["activation_width"] = layer.out_type.width
+            q = next(acts, None)
+            if q is not None and q.common_width:
+                # per-neuron bits: each neuron's integer bits (its own range) + its fractional bits; all
+                # saturate at the layer's width, and the design holds round(x * 2**f_o) (model.design_scales)
+                bits = q.width().to(torch.int64).numpy()
+                row["activation_bits_histogram"] = {str(b): int(n) for b, n in enumerate(np.bincount(bits)) if n}
+                row["activation_fracs"] = q.frac().to(torch.int64).tolist()
         layers.append(row)
     total = sum(r["ebops"] for r in costs.values())
     return {

@@ -19,6 +19,7 @@
     select = "best"        # "best" (validation accuracy, after the ramp, within the budget) or "last"
     seed = 42
     input_granularity = "feature"  # "feature": learned bits per input feature; "layer": one input type
+    activation_granularity = "layer"  # "layer": one type per ReLU; "neuron": fractional bits per ReLU neuron
 
 The keys and their types are checked when the file is read (:data:`flow.config.quant.LEARNED_KEYS`).
 """
@@ -47,6 +48,7 @@ class LearnedSettings:
     select: str = "best"
     seed: int = 42
     input_granularity: str = "feature"
+    activation_granularity: str = "layer"
 
     def __post_init__(self) -> None:
         if self.beta < 0:
@@ -63,6 +65,11 @@ class LearnedSettings:
             raise ConfigError(
                 '[quantization.learned] input_granularity must be "feature" (bits per input feature) or "layer" '
                 f"(one input type), got {self.input_granularity!r}"
+            )
+        if self.activation_granularity not in ("neuron", "layer"):
+            raise ConfigError(
+                '[quantization.learned] activation_granularity must be "neuron" (fractional bits per ReLU neuron) '
+                f'or "layer" (one type per ReLU), got {self.activation_granularity!r}'
             )
 
     @classmethod

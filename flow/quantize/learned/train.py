@@ -27,7 +27,7 @@ def model_ebops(model: LearnedModel) -> int:
         wq = d.quantized_weight().double()
         codes = torch.round(wq * torch.exp2(d.w_frac().double())).to(torch.int64).numpy()
         # a per-feature quantizer's widths broadcast over the weight columns
-        total += int((significant_bits(codes) * q.width().to(torch.int64).numpy()).sum())
+        total += int((significant_bits(codes) * q.clamp_width().to(torch.int64).numpy()).sum())
     return total
 
 
