@@ -7,7 +7,9 @@ Network ``I`` of seed ``S`` is drawn from ``numpy.random.default_rng([S, I])`` (
 is reproduced by ``--seed S --start I --networks 1``): an optional ScaleShift (+ ReLU) in front, 1-3
 Dense layers with ReLUs between them, an optional ArgMax at the end; widths 2-8; weights of 2-8 bits;
 every requantizer's width, frac, rounding (RND/TRN) and overflow (SAT/WRAP) drawn at random;
-accumulators exact or 1-6 bits too narrow (they wrap); signed or unsigned inputs. Inputs: the corner
+accumulators exact or 1-6 bits too narrow (they wrap); signed or unsigned inputs; about one network in
+four with per-feature input types (:func:`flow.ir.synthetic.random_feature_types` inside a SAT container
+of random rounding; drawn from ``default_rng([S, I, 1])``, so the other networks are unchanged). Inputs: the corner
 vectors of :func:`flow.check.corners.generate_corners` (every reachable bound and tie searched through
 the reference) plus ``R`` uniform random full-range rows. Every output code must equal
 :func:`flow.ir.reference.forward`'s, through
@@ -44,9 +46,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from flow.ir.features import port_width, to_port
 from flow.ir.fixed import FixedType
 from flow.ir.graph import ArgMax, Dense, QuantGraph, ReLU, ScaleShift, exact_accum_type, graph_from_dict, index_type
 from flow.ir.reference import forward
+from flow.ir.synthetic import random_feature_types
 
 
 def _act(rng: np.random.Generator, signed: bool = True) -> FixedType:
@@ -63,6 +67,12 @@ def random_network(seed: int, index: int) -> QuantGraph:
     n_in = int(rng.integers(2, 9))
     in_signed = rng.random() < 0.7
     x_t = FixedType(int(rng.integers(3, 13)), int(rng.integers(0, 9)), bool(in_signed), "TRN", "WRAP")
+    # about one network in four gets per-feature input types (a separate stream: the others stay as they were)
+    side = np.random.default_rng([seed, index, 1])
+    feature_types = ()
+    if side.random() < 0.25:
+        x_t = dataclasses.replace(x_t, rounding=side.choice(["TRN", "RND", "RND_CONV"]), overflow="SAT")
+        feature_types = random_feature_types(x_t, n_in, side)
     input_type = x_t
     layers: list = []
     n = n_in
@@ -120,6 +130,7 @@ def random_network(seed: int, index: int) -> QuantGraph:
         tuple(f"f{i}" for i in range(n_in)),
         np.zeros(n_in),
         np.ones(n_in),
+        feature_types,
     )
 
 
@@ -275,7 +286,7 @@ def check_rtl_batch(
                 files[rel] = design.files[rel]
         # pad to the batch's vector count with repeats (a network's own rows only)
         pad = codes[np.arange(n_vec) % len(codes)]
-        words = pack_bytes(pad, graph.input_type.width)
+        words = pack_bytes(to_port(graph, pad), port_width(graph))
         stim = work / f"{design.top}.hex"
         stim.write_text("".join(w.tobytes().hex() + "\n" for w in words))
         nets.append(

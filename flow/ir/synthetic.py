@@ -68,10 +68,14 @@ def random_feature_types(container: FixedType, n: int, rng: np.random.Generator)
     """``n`` random types inside ``container`` (its modes and signedness): each drops 0-4 fractional bits
     and 0-2 integer bits, at least the minimum width."""
     out = []
+    least = 2 if container.signed else 1
     for _ in range(n):
         frac = container.frac - int(rng.integers(0, 5))
         integer = container.integer - int(rng.integers(0, 3))
-        width = max(integer + frac, 2 if container.signed else 1)
+        # at the minimum width the integer bits grow; keep the frac only while that still fits
+        width = max(integer + frac, least)
+        if width - frac > container.integer:
+            frac, width = container.frac, max(least, container.width - (container.integer - integer))
         out.append(FixedType(width, frac, container.signed, container.rounding, container.overflow))
     return tuple(out)
 
