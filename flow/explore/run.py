@@ -204,6 +204,23 @@ def _explore_on_cluster(jobs_list, old, points, publish, console, options, targe
     return points
 
 
+def earlier_points(out: Path, names: set[str], spec: ModelSpec, target: Target, *, reread: bool) -> list[dict]:
+    """Points that earlier explorations built into ``out`` and this one does not name (other betas or seeds):
+    their ``point.json``, or with ``reread`` their build folders read again, so the front written covers
+    every point in the folder."""
+    recs = []
+    for path in sorted((out / "points").glob(f"*/{POINT_JSON}")):
+        name = path.parent.name
+        if name in names:
+            continue
+        rec = json.loads(path.read_text())
+        root = build_root(path.parent, spec, target)
+        if reread and root.is_dir():
+            rec = {**rec, **read_point(root)}
+        recs.append(rec)
+    return recs
+
+
 def explore(
     spec: ModelSpec,
     target: Target,
@@ -224,7 +241,8 @@ def explore(
 ) -> list[dict]:
     """Build every point (each beta, with each of ``seeds`` if given) and write the front into ``out``;
     returns the point records. ``build=False`` builds nothing: the records are read again from the point
-    folders as they are (their stage manifests), and the front rewritten."""
+    folders as they are (their stage manifests), and the front rewritten. The front also holds the points
+    earlier explorations built into ``out`` under other betas or seeds (:func:`earlier_points`)."""
     console = console or Console()
     options = options or BuildOptions()
     out = Path(out).resolve()
@@ -247,6 +265,7 @@ def explore(
     if baseline:
         jobs_list.append((spec, target, options, out / "baseline", "uniform", None))
     points: list[dict] = []
+    others = earlier_points(out, {args[4] for args in jobs_list}, spec, target, reread=not build)
     old = {}
     for args in jobs_list:
         p = args[3] / POINT_JSON
@@ -254,7 +273,7 @@ def explore(
             old[args[4]] = json.loads(p.read_text())
 
     def publish() -> None:
-        pts = [p for p in points if p["name"] != "uniform"]
+        pts = [p for p in points if p["name"] != "uniform"] + others
         refs = references + [
             {"name": "uniform (built)", "accuracy": p["accuracy"], "lut": p["lut"], "verified": p["verified"]}
             for p in points
@@ -267,6 +286,7 @@ def explore(
     console.print(
         f"[bold]explore[/] {spec.name} -> {target.name}: {len(jobs_list)} points, {jobs} at a time "
         f"({len(old)} with earlier results; finished stages are skipped)"
+        + (f"; {len(others)} more points in {out} from earlier runs go on the front too" if others else "")
     )
     t0 = time.perf_counter()
     if not build:

@@ -83,3 +83,7 @@ def test_explore_resumes(tmp_path):
     collected = explore(spec, get_target("xcu250"), [1e-4, 1e-3], tmp_path, opts, learned=learned, build=False)
     assert {p["name"]: p["accuracy"] for p in collected} == {p["name"]: p["accuracy"] for p in doc["points"]}
     assert manifests and {m: m.stat().st_mtime_ns for m in manifests} == manifests
+    # a run naming only one of the betas keeps the other folder's point on the front
+    explore(spec, get_target("xcu250"), [1e-3], tmp_path, opts, learned=learned, build=False)
+    doc = json.loads((tmp_path / PARETO_JSON).read_text())
+    assert {p["name"] for p in doc["points"]} == {"beta-0.0001", "beta-0.001"}
