@@ -6,7 +6,7 @@
     mode = "learned"
     [quantization.learned]
     beta = 5e-6            # weight of the resource term (EBOPs) in the loss
-    epochs = 300           # bit-width training epochs (beta warm-up and ramp included)
+    epochs = 400           # bit-width training epochs (beta warm-up and ramp included)
     warmup_epochs = 10     # beta = 0
     ramp_epochs = 50       # beta rises geometrically from beta/1000 to beta
     finetune_epochs = 30   # bits frozen, weights fine-tuned without the resource term
@@ -35,7 +35,7 @@ from flow.errors import ConfigError
 @dataclass(frozen=True)
 class LearnedSettings:
     beta: float = 5e-6
-    epochs: int = 300
+    epochs: int = 400  # 400 gave smaller designs than 200 at every beta measured (docs/explore.md)
     warmup_epochs: int = 10
     ramp_epochs: int = 50
     finetune_epochs: int = 30
