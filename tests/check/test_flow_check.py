@@ -108,12 +108,11 @@ def test_flow_check_fails_on_one_changed_rtl_constant(build, tmp_path, capsys, v
     root = _copy(build, tmp_path)
     path = root / "07_rtl" / "jsc_tiny_fc1.v"
     text = path.read_text()
-    # Neuron 0's output stage adds one constant (bias and rounding), then drops the low bits: flip the
-    # lowest constant bit that survives the shift.
-    m = re.search(r"m0 = (\d+)'d(\d+) \+", text)
-    s = re.search(r"r0 = m0\[\d+:(\d+)\]", text)
-    assert m and s, "no constant found in neuron 0's output stage"
-    flipped = (int(m.group(2)) ^ (1 << int(s.group(1)))) % (1 << int(m.group(1)))
+    # Neuron 0's output stage adds one constant (bias and rounding) above the dropped low bits (their
+    # carry is a comparison): flip the lowest constant bit that survives the shift.
+    m = re.search(r"m0_h = (\d+)'d(\d+) [+-]", text)
+    assert m, "no constant found in neuron 0's output stage"
+    flipped = (int(m.group(2)) ^ 1) % (1 << int(m.group(1)))
     path.write_text(text[: m.start(2)] + str(flipped) + text[m.end(2) :])
     code, out = _check(root, capsys, "--only", "rtl")
     assert code == 1 and "differs from the integer reference" in out and "'fc1'" in out

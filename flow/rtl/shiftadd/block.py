@@ -45,6 +45,60 @@ def _clamp_kind(hi: int | None, lo: int | None, rw: int, rsigned: bool) -> tuple
     return hk, lk
 
 
+def ge_terms(c: int, e: int) -> list[tuple[int, str]]:
+    """``x >= c`` for an unsigned ``e``-bit ``x`` and ``0 < c < 2**e``, as the nested form
+    ``x[e-1] op (x[e-2] op (... x[t]))`` from the top bit down to ``c``'s lowest set bit ``t``:
+    ``op`` is ``&`` where ``c`` has a one, ``|`` where it has a zero (the bits below ``t`` cannot
+    decide: ``x[t-1:0] >= 0`` always holds). Returns ``[(bit, op), ...]`` (the last ``op`` unused)."""
+    assert 0 < c < 1 << e
+    t = (c & -c).bit_length() - 1
+    return [(j, "&" if (c >> j) & 1 else "|") for j in range(e - 1, t - 1, -1)]
+
+
+def low_carry(kc: int, d: int, neg: bool) -> dict:
+    """The carry of the ``d`` dropped low bits of ``m = kc +/- node`` into bit ``d``, as a comparison
+    of ``node[d-1:0]`` (unsigned) with a constant, so that ``m >> d`` needs no carry chain below ``d``.
+
+    With ``kc = K_h * 2**d + K_l`` and ``node = N_h * 2**d + N_l`` (``N_h = node >> d``):
+    ``(kc + node) >> d = K_h + N_h + [N_l >= 2**d - K_l]`` (no carry when ``K_l = 0``) and
+    ``(kc - node) >> d = K_h - N_h - [N_l > K_l]`` (no borrow when ``K_l = 2**d - 1``).
+    ``bits``: the :func:`ge_terms` of the comparison (empty: the carry is always 0)."""
+    kl = kc & ((1 << d) - 1)
+    if neg:
+        c = kl + 1  # N_l > K_l  <=>  N_l >= K_l + 1
+        bits = ge_terms(c, d) if c < 1 << d else []
+        return {"what": "borrow", "bits": bits, "k": kl}
+    bits = ge_terms((1 << d) - kl, d) if kl else []
+    return {"what": "carry", "bits": bits, "k": kl}
+
+
+def tie_possible(out) -> bool:
+    """Half to even (``stage.conv``): on a tie (the dropped bits of acc + add all zero) the lowest kept
+    bit is cleared. Below the output's shift those bits are the constant's: a tie is possible only
+    when the constant has none there (else the stage is plain RND)."""
+    stg = out.stage
+    if not (stg.conv and stg.shift > 0):
+        return False
+    low = min(0 if out.wrap else out.shift, stg.shift)
+    k_total = stg.add if out.wrap else out.const + stg.add
+    return k_total & ((1 << low) - 1) == 0
+
+
+def low_stage(graph: AdderGraph, o: int) -> dict | None:
+    """:func:`low_carry` of output ``o`` when its stage adds a constant (or negates) and drops bits
+    whose value no kept bit needs (not for a tie of half to even, nor when no kept bit survives)."""
+    out = graph.outputs[o]
+    if out.node is None:
+        return None
+    t = graph.out_terms(o)
+    kc, dd, mw = t["kc"], t["d"], t["mw"]
+    neg = out.neg and not out.wrap
+    rw = bits_for((t["mlo"] >> dd) << out.stage.lshift, (t["mhi"] >> dd) << out.stage.lshift)[0]
+    if (kc != 0 or neg) and dd > 0 and not tie_possible(out) and out.stage.lshift < rw and mw > dd:
+        return low_carry(kc, dd, neg)
+    return None
+
+
 def context(
     graph: AdderGraph, sched: Schedule, module: str, *, comment: str = "", from_unregistered: bool = False
 ) -> dict:
@@ -123,19 +177,21 @@ def context(
                 node, neg = _val(f"a{o}", aw, True), False
             else:
                 d["wrap"] = None
-            # Half to even (stg.conv): on a tie (the dropped bits of acc + add all zero) the lowest kept bit
-            # of m is cleared. Below bit u (or the output's shift) those bits are the constant's.
-            conv = None
-            if stg.conv and stg.shift > 0:
-                low = min(0 if out.wrap else out.shift, stg.shift)
-                k_total = stg.add if out.wrap else out.const + stg.add
-                if k_total & ((1 << low) - 1) == 0:  # else no tie is possible: plain RND
-                    conv = {"d": dd}
+            conv = {"d": dd} if tie_possible(out) else None
             rlo, rhi = (mlo >> dd) << stg.lshift, (mhi >> dd) << stg.lshift
             rw, rs = bits_for(rlo, rhi)
             hk, lk = _clamp_kind(stg.hi, stg.lo, rw, rs)
             mask = (1 << ow) - 1
+            # m >> d with the carry of the dropped bits as a comparison (no carry chain below d):
+            # not for half to even (the tie needs the dropped bits) nor when no kept bit survives.
+            low = low_stage(graph, o)
+            if low is not None:
+                low["k_h"] = (kc >> dd) & ((1 << (mw - dd)) - 1)
+                low["m_h"] = _val(f"m{o}_h", mw - dd, ms)
+                low["c"] = _val(f"c{o}", 1, False)
+                low["lo"], low["hi"] = mlo >> dd, mhi >> dd
             d.update(
+                low=low,
                 kind="node",
                 node=node,
                 u=u,

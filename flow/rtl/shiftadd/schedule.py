@@ -96,7 +96,9 @@ def schedule(
     The stage count is that of cutting every ``max_levels`` levels from the inputs (after the
     ``offset_in`` levels already used, see the module doc); among the placements of the cuts that
     keep that count (boundaries shifted by ``offset_in`` .. ``max_levels - 1`` levels), the one with
-    the fewest register bits is taken (a cut where few, narrow values cross).
+    the fewest register bits is taken (a cut where few, narrow values cross); with
+    ``registered_output=False`` first the one whose last stage uses the fewest levels (the next block
+    goes on in that cycle).
     """
     used = graph.used()
     levels_out = [_out_level(graph, o, out_levels) for o in graph.outputs if o.node is not None]
@@ -125,7 +127,8 @@ def schedule(
             registered_output,
             tail,
         )
-        key = (n_stages, cand.register_bits(graph))
+        # unregistered, the tail is the next block's head start: the fewest levels left over first
+        key = (n_stages, 0 if registered_output else tail, cand.register_bits(graph))
         if best is None or key < best[0]:
             best = (key, cand)
     sched = best[1]

@@ -22,6 +22,7 @@ import numpy as np
 
 from flow.rtl.shiftadd.ir import AdderGraph, Node, Output, bits_for, linear_range, wrap_signed
 from flow.rtl.shiftadd.outstage import OutStage
+from flow.rtl.shiftadd.regroup import group_signs
 
 
 class _Builder:
@@ -232,6 +233,7 @@ def solve(
     hard_dc: int = -1,
     method0: str = "wmc",
     wraps: Sequence[int] | None = None,
+    regroup: bool = True,
 ) -> AdderGraph:
     """Adder graph of ``acc[o] = sum_i weight[o, i] * x[i] + consts[o]``, ``x[i] in [in_lo[i], in_hi[i]]``.
 
@@ -239,7 +241,8 @@ def solve(
     identity); ``in_width``/``in_signed`` the port format of each input element (default: the
     narrowest holding every interval); ``method`` ``"da4ml"``, ``"cse"`` or ``"csd"``; ``hard_dc`` and
     ``method0`` are passed to da4ml (``-1``: no extra depth constraint); ``wraps[o] > 0``: row ``o``'s
-    accumulator is taken modulo ``2**wraps[o]`` (two's complement) before its output stage.
+    accumulator is taken modulo ``2**wraps[o]`` (two's complement) before its output stage;
+    ``regroup``: rebuild the solver's sums with one subtraction each (:func:`~flow.rtl.shiftadd.regroup.group_signs`).
     """
     weight = np.asarray(weight, dtype=np.int64)
     n_out, n_in = weight.shape
@@ -276,4 +279,5 @@ def solve(
         terms = _solve_csd(b, weight)
     else:
         raise ValueError(f"unknown method {method!r}")
-    return _finish(b, terms, weight, consts, stages, in_width, in_signed, method, wraps)
+    graph = _finish(b, terms, weight, consts, stages, in_width, in_signed, method, wraps)
+    return group_signs(graph) if regroup else graph
