@@ -2,6 +2,7 @@
 
     problem = layer_problem(dense, relu)           # layers.py: flow layers -> integers (W, c, box, output stages)
     graph = solve_problem(problem, hard_dc=1)      # solve.py: adder graph (da4ml's CMVM solver), exact intervals
+                                                   #   then regroup.py: one subtraction per sum (group_signs)
     sched = schedule(graph, max_levels=5)          # schedule.py: pipeline stages by adder depth
     ctx = context(graph, sched, "dense_fc1")       # block.py: template variables (flow/rtl/templates/shiftadd.v.j2)
     cost = estimate(graph, sched)                  # cost.py: LUT/FF estimate in milliseconds
